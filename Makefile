@@ -1,0 +1,28 @@
+# Two commands on a fresh machine:
+#   make run    installs everything and runs the main job end to end on real Fashion-MNIST
+#   make test   installs everything and runs the test suite (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The main job's short budget: a few minutes on 2 CPU cores.
+RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision --out runs/quickstart --force
+
+.PHONY: run test install data
+
+run: install data
+	$(BIN)/fmnist-edge train $(RUN_ARGS)
+
+test: install data
+	$(BIN)/python -m pytest -q --durations=15
+
+install: $(VENV)/.installed
+
+# Reinstall only when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+data:
+	bash scripts/install-data.sh

@@ -1,0 +1,42 @@
+"""fmnist-edge: train, quantize, export and benchmark compact Fashion-MNIST classifiers.
+
+    import fmnist_edge as fe
+    run = fe.train("vgg198k", epochs=30, out="runs/vgg")
+    print(run.summary())
+
+The public API is flat and lazy: `import fmnist_edge` loads neither TensorFlow nor
+numpy-heavy modules until a name that needs them is used, so a deploy-only install
+(no TensorFlow) can import the package.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API = {
+    "train": "training",
+    "Run": "training",
+    "evaluate_model": "training",
+    "TrainSettings": "settings",
+    "resolve_settings": "settings",
+    "build_model": "models",
+    "list_models": "models",
+    "Dataset": "data",
+    "load_dataset": "data",
+    "load_fashion_mnist": "data",
+    "make_closet": "data",
+    "save_closet": "data",
+    "load_closet": "data",
+    "FmnistEdgeError": "errors",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'fmnist_edge' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_API[name]}", __name__), name)

@@ -1,0 +1,122 @@
+"""The `fmnist-edge` command: flags -> one API call -> print. No logic lives here.
+
+Errors a user can cause arrive as `FmnistEdgeError` and leave as one line on stderr
+with the error's exit code (2 for bad input). Heavy modules are imported inside the
+commands so `fmnist-edge --help` stays instant.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__
+from .errors import FmnistEdgeError
+from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES
+
+
+class _Group(click.Group):
+    """Turns FmnistEdgeError into `Error: <message>` and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FmnistEdgeError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fmnist-edge")
+def cli() -> None:
+    """Train, quantize, export and benchmark compact Fashion-MNIST classifiers for phones and edge devices."""
+
+
+@cli.command()
+@click.option("--model", default=None, help="Zoo model (see `fmnist-edge models`).  [default: vgg198k]")
+@click.option("--dataset", type=click.Choice(DATASETS), default=None, help="fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).  [default: fashion]")
+@click.option("--recipe", type=click.Choice(RECIPES), default="best", show_default=True,
+              help="Defaults for the options below: our best set-up, or the model's published one.")
+@click.option("--epochs", type=int, default=None, help="Epochs to train.")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
+@click.option("--lr", type=float, default=None, help="Peak learning rate.")
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="Learning-rate schedule; exp is lr * 0.9**epoch.")
+@click.option("--augment", type=click.Choice(AUGMENTATIONS), default=None,
+              help="none; basic = shift + flip; strong = basic + random erasing.")
+@click.option("--label-smoothing", type=float, default=None)
+@click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
+              help="Stop after PATIENCE epochs without a better validation accuracy.")
+@click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch.")
+@click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs).")
+@click.option("--seed", type=int, default=None)
+@click.option("--mixed-precision/--no-mixed-precision", default=None, help="bf16 on CPU, fp16 on GPU.")
+@click.option("--data-dir", type=click.Path(), default=None,
+              help="Folder with Fashion-MNIST (IDX .gz, CSV or .npz), or a closet dataset for --dataset closet.")
+@click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/<model>]")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its saved settings.")
+@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of progress and a summary.")
+def train(recipe, out, resume, force, as_json, **options) -> None:
+    """Train a zoo model; write model, checkpoints, history, metrics and plots to a run directory."""
+    from .training import train as train_model
+
+    run = train_model(options.pop("model"), out, recipe=recipe, resume=resume, force=force,
+                      progress="none" if as_json else "auto", **options)
+    if as_json:
+        click.echo(json.dumps({"run": str(run.path), **run.metrics}, indent=2))
+    else:
+        click.echo(run.summary())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
+def models(as_json) -> None:
+    """List the model zoo: name, parameters at the default input, input shape, source."""
+    from .models import build_model, list_models
+
+    rows = []
+    for info in list_models():
+        net = build_model(info.name)
+        rows.append({"name": info.name, "params": int(net.count_params()),
+                     "input_shape": list(info.default_input_shape), "classes": info.default_num_classes,
+                     "source": info.source})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'model':<11} {'params':>11}  {'input':<9} {'classes':>7}  source")
+    for row in rows:
+        shape = "x".join(str(d) for d in row["input_shape"])
+        click.echo(f"{row['name']:<11} {row['params']:>11,}  {shape:<9} {row['classes']:>7}  {row['source']}")
+
+
+@cli.group()
+def data() -> None:
+    """Prepare datasets."""
+
+
+@data.command()
+@click.option("--n", "n_train", type=int, default=60000, show_default=True, help="Training canvases.")
+@click.option("--n-test", type=int, default=10000, show_default=True, help="Test canvases (from the official test items only).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None, help="Where Fashion-MNIST is (default: the search path).")
+@click.option("--out", type=click.Path(), required=True, help="Folder for closet.npz and preview.png.")
+@click.option("--force", is_flag=True, help="Replace an existing closet.npz.")
+def closet(n_train, n_test, seed, data_dir, out, force) -> None:
+    """Write the closet-price dataset: 64x128 canvases of garments labelled with their total price."""
+    from .data import load_fashion_mnist, make_closet, save_closet
+
+    dataset = make_closet(load_fashion_mnist(data_dir), n_train=n_train, n_test=n_test, seed=seed)
+    path = save_closet(dataset, out, force=force)
+    click.echo(f"closet: {len(dataset.x_train):,} train and {len(dataset.x_test):,} test canvases "
+               f"{dataset.x_train.shape[1]}x{dataset.x_train.shape[2]}, {dataset.num_classes} price classes -> {path}")
+
+
+def main() -> None:
+    cli(prog_name="fmnist-edge")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The model registry: a plain dict from a model's name to how to build it.
+
+Each family module (resnet.py, vgg.py, ...) registers its named variants with
+`@register(...)`; `build_model(name)` looks the name up and builds a fresh tf_keras
+model. Importing this module (or the family modules) does not import TensorFlow.
+
+    from fmnist_edge.models import build_model, list_models
+    [info.name for info in list_models()]
+    model = build_model("vgg198k")                      # 28x28x1, 10 classes
+    model = build_model("vgg198k", (64, 128, 1), 9)     # closet canvases, 9 price classes
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import FmnistEdgeError
+
+# builder(input_shape, num_classes) -> keras.Model (a flat functional model)
+Builder = Callable[[tuple, int], Any]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered model: its name, how to build it and what it expects."""
+
+    name: str  # the registry name users type, e.g. "cnn-bn"
+    builder: Builder  # builder(input_shape, num_classes) -> keras.Model
+    source: str  # where the architecture comes from, one line
+    description: str  # what it is, one line
+    default_input_shape: tuple[int, int, int]  # (height, width, channels), NHWC
+    default_num_classes: int
+    # Smallest (height, width) the graph can be built for; smaller inputs are refused
+    # with a clear message instead of a Keras shape error deep inside the build.
+    min_input_size: tuple[int, int] = (1, 1)
+
+    @property
+    def keras_name(self) -> str:
+        """The model's name inside Keras (and in saved files): "cnn-bn" -> "cnn_bn"."""
+        return keras_name(self.name)
+
+
+MODELS: dict[str, ModelInfo] = {}
+
+
+def keras_name(name: str) -> str:
+    """A registry name made valid as a Keras model name: "cnn-bn" -> "cnn_bn"."""
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+def register(
+    name: str,
+    *,
+    source: str,
+    description: str,
+    default_input_shape: tuple[int, int, int],
+    default_num_classes: int,
+    min_input_size: tuple[int, int] = (1, 1),
+) -> Callable[[Builder], Builder]:
+    """Decorator that adds a builder `fn(input_shape, num_classes) -> keras.Model` to MODELS.
+
+    Example:
+        @register("mlp", source="...", description="...", default_input_shape=(28, 28, 1),
+                  default_num_classes=10)
+        def mlp(input_shape, num_classes):
+            return _mlp(input_shape, num_classes, name="mlp", hidden=(512, 256, 128))
+    """
+
+    def decorator(fn: Builder) -> Builder:
+        if name in MODELS:
+            raise ValueError(f"model {name!r} is registered twice")
+        MODELS[name] = ModelInfo(
+            name=name,
+            builder=fn,
+            source=source,
+            description=description,
+            default_input_shape=tuple(default_input_shape),
+            default_num_classes=default_num_classes,
+            min_input_size=tuple(min_input_size),
+        )
+        return fn
+
+    return decorator
+
+
+def list_models() -> list[ModelInfo]:
+    """Every registered model, sorted by name."""
+    return [MODELS[name] for name in sorted(MODELS)]
+
+
+def get_model_info(name: str) -> ModelInfo:
+    """The ModelInfo for `name` ("cnn_bn" is accepted for "cnn-bn").
+
+    Raises:
+        FmnistEdgeError: the name is not registered; the message lists the choices.
+    """
+    key = str(name).strip().lower()
+    if key not in MODELS:
+        by_keras_name = {keras_name(n): n for n in MODELS}
+        key = by_keras_name.get(keras_name(key), key)
+    if key not in MODELS:
+        raise FmnistEdgeError(f"unknown model '{name}'; choose from: {', '.join(sorted(MODELS))}")
+    return MODELS[key]
+
+
+BATCHNORM_MOMENTUM = 0.9
+
+
+def build_model(name: str, input_shape: tuple[int, ...] | None = None, num_classes: int | None = None):
+    """Build a fresh, untrained tf_keras model from the zoo.
+
+    Every model takes float32 images in [0, 1] shaped (batch, height, width, channels) and
+    returns class probabilities from a float32 softmax layer named "probs", so it trains
+    under a mixed_bfloat16 policy. Models are flat functional graphs that
+    `tfmot.quantization.keras.quantize_model` accepts and that convert to TFLite with
+    builtin int8 ops only.
+
+    Args:
+        name: registry name, e.g. "vgg198k" (see `list_models()`).
+        input_shape: (height, width, channels); None uses the model's default.
+        num_classes: number of output classes; None uses the model's default.
+
+    Returns:
+        An uncompiled keras.Model named after the registry name ("cnn-bn" -> "cnn_bn").
+
+    Raises:
+        FmnistEdgeError: unknown name, malformed shape, input smaller than the model's
+            minimum, or fewer than 2 classes.
+
+    Example:
+        model = build_model("edge-s")
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    """
+    info = get_model_info(name)
+    shape = info.default_input_shape if input_shape is None else _check_shape(info, input_shape)
+    classes = info.default_num_classes if num_classes is None else _check_classes(info, num_classes)
+    model = info.builder(tuple(shape), classes)
+    for layer in model.layers:
+        if hasattr(layer, "moving_mean"):
+            # Keras' 0.99 needs ~500 steps before the moving statistics used at inference are
+            # warm, so short runs (quick checks, a fine-tuning epoch) evaluate near chance; 0.9
+            # (PyTorch's default) warms in ~50 steps and trains long runs just as well.
+            layer.momentum = BATCHNORM_MOMENTUM
+    return model
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_shape(info: ModelInfo, input_shape: Any) -> tuple[int, int, int]:
+    try:
+        dims = tuple(input_shape)
+    except TypeError:
+        dims = ()
+    if len(dims) != 3 or not all(_is_int(d) and d >= 1 for d in dims):
+        raise FmnistEdgeError(
+            f"model '{info.name}': input shape must be three positive integers "
+            f"(height, width, channels); got {input_shape!r}"
+        )
+    shape = tuple(int(d) for d in dims)
+    min_h, min_w = info.min_input_size
+    if shape[0] < min_h or shape[1] < min_w:
+        raise FmnistEdgeError(
+            f"model '{info.name}' needs inputs of at least {min_h}x{min_w} pixels "
+            f"(height x width); got {shape[0]}x{shape[1]}"
+        )
+    return shape
+
+
+def _check_classes(info: ModelInfo, num_classes: Any) -> int:
+    if not _is_int(num_classes) or num_classes < 2:
+        raise FmnistEdgeError(f"model '{info.name}': num_classes must be an integer >= 2; got {num_classes!r}")
+    return int(num_classes)

@@ -1,0 +1,50 @@
+"""VGG-style networks: stages of 3x3 convs with BatchNorm, max pooling between stages.
+
+`vgg198k` is the student papers' "optimized VGG" (198,351 parameters at 28x28x1 and
+10 classes). Its exact layer widths are not published; the stages below land 19
+parameters (0.01%) above it. An exact match is impossible with even channel widths:
+every term (conv kernels and biases, BN's four vectors per channel, the dense head)
+is then even, and 198,351 is odd.
+"""
+from __future__ import annotations
+
+from .registry import register
+
+
+def _vgg(input_shape, num_classes: int, *, name: str, stages, dropouts, use_bias: bool = True):
+    """`stages` = ((convs, filters), ...); a 2x2 max pool after every stage but the last,
+    dropout `dropouts[i]` after stage i (the last one after global average pooling)."""
+    from fmnist_edge import _tf
+
+    keras = _tf.keras()
+    if len(dropouts) != len(stages):
+        raise ValueError("one dropout rate per stage")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for s, ((convs, filters), rate) in enumerate(zip(stages, dropouts), start=1):
+        for c in range(1, convs + 1):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=use_bias,
+                                    kernel_initializer="he_normal", name=f"stage{s}_conv{c}")(x)
+            x = keras.layers.BatchNormalization(name=f"stage{s}_bn{c}")(x)
+            x = keras.layers.ReLU(name=f"stage{s}_relu{c}")(x)
+        if s < len(stages):
+            x = keras.layers.MaxPooling2D(2, name=f"stage{s}_pool")(x)
+        else:
+            x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+        x = keras.layers.Dropout(rate, name=f"stage{s}_dropout")(x)
+    x = keras.layers.Dense(num_classes, name="logits")(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="probs")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register(
+    "vgg198k",
+    source="student paper on Fashion-MNIST: optimized VGG, 198,351 parameters (BN, He init, dropout, GAP)",
+    description="3 VGG stages of two 3x3 convs (24, 56, 104 filters) with BN, dropout 0.1/0.2/0.3, GAP",
+    default_input_shape=(28, 28, 1),
+    default_num_classes=10,
+    min_input_size=(4, 4),  # two 2x2 pools: 4x4 -> 1x1
+)
+def vgg198k(input_shape, num_classes):
+    return _vgg(input_shape, num_classes, name="vgg198k",
+                stages=((2, 24), (2, 56), (2, 104)), dropouts=(0.1, 0.2, 0.3))

@@ -1,0 +1,388 @@
+"""Training: settings in, a run directory out.
+
+    run = fmnist_edge.train("vgg198k", epochs=30, out="runs/vgg")
+    print(run.metrics["test_accuracy"])
+
+Keras' own `BackupAndRestore` keeps the last complete epoch (weights, optimizer state,
+epoch counter) in `checkpoints/`, so a killed or interrupted run continues with
+`resume=True` and ends at the same epoch count. The best model on validation is
+written to `model.keras` after every improving epoch; the 10k test set is only read
+once, at the end, to score that model.
+
+Importing this module loads TensorFlow (through `_tf`); the CLI and the package facade
+import it only when training is asked for.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib.metadata
+import math
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _tf, report
+from .data import Dataset, load_dataset, split_train_val
+from .data.pipeline import make_dataset
+from .models import build_model, get_model_info
+from .errors import FmnistEdgeError, RunDirError, TrainingError
+from .rundir import RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, write_csv, write_json
+from .settings import TrainSettings, resolve_settings
+
+EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C
+PROGRESS_MODES = ("auto", "bar", "lines", "none")
+_VERSIONED_PACKAGES = ("fmnist-edge", "tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A trained run directory: its settings, its record (run.json) and its test metrics."""
+
+    path: Path
+    settings: TrainSettings
+    record: dict[str, Any]
+    metrics: dict[str, Any]
+
+    @property
+    def model_path(self) -> Path:
+        return RunDir(self.path).model
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Run":
+        run_dir = RunDir(Path(path))
+        record = run_dir.read_run()
+        metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+        return cls(run_dir.root, TrainSettings.from_dict(record["settings"]), record, metrics)
+
+    def summary(self) -> str:
+        """One line: model, test accuracy, params, time and throughput, where it is."""
+        m, r = self.metrics, self.record
+        best = r.get("best") or {}
+        return (
+            f"{self.settings.model}: test accuracy {100 * m['test_accuracy']:.2f}% "
+            f"(best val {100 * best.get('val_accuracy', float('nan')):.2f}% at epoch {best.get('epoch')}), "
+            f"{m['params']:,} params, {r['epochs_completed']} epochs in {_duration(r['wall_time_s'])}, "
+            f"{r['train_images_per_s']:.0f} img/s -> {self.path}"
+        )
+
+
+def train(
+    model: str | None = None,
+    out: str | Path | None = None,
+    *,
+    recipe: str = "best",
+    resume: bool = False,
+    force: bool = False,
+    progress: str = "auto",
+    **overrides: Any,
+) -> Run:
+    """Train a zoo model and write its run directory.
+
+    Args:
+        model: registry name (see `fmnist-edge models`); default vgg198k.
+        out: run directory; default runs/<model>. Refused if it exists, unless `force`.
+        recipe: "best" (our defaults) or "paper" (the model's published set-up).
+        resume: continue the interrupted run in `out` with its saved settings.
+        progress: "auto" (a bar on a terminal, a line per epoch otherwise), "bar", "lines", "none".
+        **overrides: any `TrainSettings` field (epochs=3, lr=3e-4, augment="strong", ...).
+
+    Example:
+        >>> run = train("vgg198k", epochs=1, limit=3000, out="runs/q")
+        >>> run.metrics["test_accuracy"] > 0.5
+        True
+    """
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress must be one of {PROGRESS_MODES}")
+    if resume:
+        if out is None:
+            raise FmnistEdgeError("--resume needs --out RUN_DIR (the run to continue)")
+        run_dir = open_run_for_resume(out)
+        record = run_dir.read_run()
+        settings = TrainSettings.from_dict(record["settings"])
+        if record.get("status") == "complete":
+            raise RunDirError(f"{run_dir.root}: run already complete ({record['epochs_completed']} epochs); nothing to resume")
+        if record.get("status") == "diverged":
+            raise RunDirError(f"{run_dir.root}: run diverged (NaN loss); its last checkpoint is unusable: train again with a lower --lr")
+        data = _load_data(settings)
+    else:
+        settings = resolve_settings(model or TrainSettings.model, recipe, **overrides)
+        get_model_info(settings.model)  # an unknown name, like bad data, fails before any directory exists
+        data = _load_data(settings)
+        run_dir = prepare_new_run(out or Path("runs") / settings.model, force)
+        record = _new_record(settings)
+    return _Trainer(settings, run_dir, record, data, progress).run()
+
+
+def _load_data(settings: TrainSettings) -> Dataset:
+    data = load_dataset(settings.dataset, settings.data_dir)
+    return data.limit(settings.limit) if settings.limit else data
+
+
+class _Trainer:
+    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str):
+        self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
+        self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
+
+    def run(self) -> Run:
+        s, keras, tf = self.settings, _tf.keras(), _tf.tf()
+        x_train, y_train, x_val, y_val = split_train_val(self.data.x_train, self.data.y_train, s.val_split, s.seed)
+        self.record["data"] = {
+            "dataset": s.dataset, "source": self.data.source, "image_shape": list(self.data.image_shape),
+            "classes": list(self.data.class_names), "train": len(x_train), "val": len(x_val), "test": len(self.data.x_test),
+        }
+        keras.utils.set_random_seed(s.seed)
+        train_ds = make_dataset(x_train, y_train, self.data.num_classes, s.batch_size, augment=s.augment,
+                                shuffle=True, seed=s.seed)
+        val_ds = make_dataset(x_val, y_val, self.data.num_classes, s.batch_size) if len(x_val) else None
+        steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
+
+        with _precision_policy(s.mixed_precision):
+            net = build_model(s.model, self.data.image_shape, self.data.num_classes)
+            net.compile(
+                optimizer=_optimizer(s, steps_per_epoch),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
+                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+            )
+            recorder = _RunRecorder(self, len(x_train), has_validation=val_ds is not None)
+            callbacks = [
+                keras.callbacks.TerminateOnNaN(),
+                # The recorder writes history and the best model before the checkpoint is taken:
+                # a kill between the two only repeats that epoch on resume.
+                recorder,
+                keras.callbacks.BackupAndRestore(str(self.run_dir.checkpoints), delete_checkpoint=False),
+            ]
+            if s.early_stopping and val_ds is not None:
+                callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                               patience=s.early_stopping))
+            self.record["params"] = int(net.count_params())
+            self.record["status"] = "running"
+            self._save_record()
+            try:
+                net.fit(train_ds, validation_data=val_ds, epochs=s.epochs, callbacks=callbacks,
+                        verbose=1 if self.progress == "bar" else 0)
+            except KeyboardInterrupt:
+                recorder.account_time()
+                self.record["status"] = "interrupted"
+                self._save_record()
+                raise TrainingError(
+                    f"interrupted after {self.record['epochs_completed']} complete epochs; continue with: "
+                    f"fmnist-edge train --resume --out {self.run_dir.root}", ) from None
+            recorder.account_time()
+
+        if recorder.diverged_epoch is not None:
+            self.record["status"] = "diverged"
+            self._save_record()
+            kept = (f"best model (val accuracy {100 * self.record['best']['val_accuracy']:.2f}% at epoch "
+                    f"{self.record['best']['epoch']}) kept in {self.run_dir.model}") if self.record.get("best") else "no model was kept"
+            raise TrainingError(f"loss became NaN in epoch {recorder.diverged_epoch}: training stopped; {kept}. "
+                                f"Try a lower --lr.")
+        if not self.run_dir.model.exists():
+            raise TrainingError(f"{self.run_dir.root}: no epoch improved on validation; no model was saved")
+
+        metrics = evaluate_model(self.run_dir.model, self.data, s.batch_size)
+        metrics["params"] = self.record["params"]
+        write_json(self.run_dir.metrics, metrics)
+        report.plot_training_curves(self.record_history(), self.run_dir.plots / "curves.png")
+        report.plot_confusion(np.array(metrics["confusion_matrix"]), self.data.class_names,
+                              self.run_dir.plots / "confusion.png")
+        self.record["status"] = "complete"
+        self.record["finished"] = _now()
+        self._save_record()
+        return Run(self.run_dir.root, s, self.record, metrics)
+
+    def record_history(self) -> list[dict[str, Any]]:
+        return self.record.setdefault("history", [])
+
+    def _save_record(self) -> None:
+        write_json(self.run_dir.run_json, self.record)
+        write_csv(self.run_dir.history, self.record_history())
+
+
+def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
+    """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
+    keras, tf = _tf.keras(), _tf.tf()
+    net = keras.models.load_model(model_path, compile=False)
+    test_ds = make_dataset(data.x_test, data.y_test, data.num_classes, batch_size)
+    probs = net.predict(test_ds.map(lambda x, y: x), verbose=0)
+    predicted = probs.argmax(axis=1)
+    confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "test_accuracy": float((predicted == data.y_test).mean()),
+        "test_images": int(len(data.y_test)),
+        "per_class_accuracy": {name: float(acc) for name, acc in zip(data.class_names, per_class)},
+        "confusion_matrix": confusion.tolist(),
+        "class_names": list(data.class_names),
+    }
+
+
+class _RunRecorder(_tf.keras().callbacks.Callback):
+    """Keeps the run directory current after every epoch: history, best model, run.json."""
+
+    def __init__(self, trainer: _Trainer, train_images: int, has_validation: bool):
+        super().__init__()
+        self.trainer, self.train_images, self.has_validation = trainer, train_images, has_validation
+        self.diverged_epoch: int | None = None
+        self._segment_start = time.monotonic()
+        self._first_epoch = True
+
+    def account_time(self) -> None:
+        """Add the wall time since the last call to the run's total (runs may span several resumes)."""
+        now = time.monotonic()
+        record = self.trainer.record
+        record["wall_time_s"] = round(record.get("wall_time_s", 0.0) + now - self._segment_start, 2)
+        self._segment_start = now
+
+    def on_epoch_begin(self, epoch, logs=None):
+        history = self.trainer.record_history()
+        if self._first_epoch:
+            # After a resume Keras restarts at the checkpointed epoch: drop any rows written after it.
+            history[:] = [row for row in history if row["epoch"] <= epoch]
+            self._first_epoch = False
+        self._epoch_start = time.monotonic()
+        self._train_end = None
+
+    def on_test_begin(self, logs=None):
+        self._train_end = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        now = time.monotonic()
+        train_s = (self._train_end or now) - self._epoch_start
+        trainer, record = self.trainer, self.trainer.record
+        row = {"epoch": epoch + 1}
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            if key in logs:
+                row[key] = round(float(logs[key]), 6)
+        row["lr"] = float(self.model.optimizer.learning_rate.numpy())
+        row["seconds"] = round(now - self._epoch_start, 2)
+        row["train_images_per_s"] = round(self.train_images / train_s, 1)
+        trainer.record_history().append(row)
+
+        if not math.isfinite(float(logs.get("loss", 0.0))):
+            self.diverged_epoch = epoch + 1
+        else:
+            score = row.get("val_accuracy", row.get("accuracy"))
+            best = record.get("best")
+            # Without a validation split every epoch replaces the model: the last one is kept.
+            if best is None or not self.has_validation or score > best["val_accuracy"]:
+                with atomic_path(trainer.run_dir.model) as tmp:
+                    self.model.save(tmp)
+                record["best"] = {"epoch": epoch + 1, "val_accuracy": score,
+                                  "monitor": "val_accuracy" if self.has_validation else "accuracy"}
+        record["epochs_completed"] = epoch + 1
+        history = trainer.record_history()
+        record["train_images_per_s"] = round(float(np.mean([r["train_images_per_s"] for r in history])), 1)
+        self.account_time()
+        trainer._save_record()
+        if trainer.progress != "none":
+            remaining = trainer.settings.epochs - (epoch + 1)
+            eta = _duration(remaining * np.mean([r["seconds"] for r in history[-3:]]))
+            best = record.get("best") or {}
+            scores = "  ".join(f"{k} {row[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in row)
+            print(f"epoch {epoch + 1}/{trainer.settings.epochs}  {scores}  ({row['seconds']:.0f}s, "
+                  f"{row['train_images_per_s']:.0f} img/s)  best {best.get('val_accuracy', float('nan')):.4f} "
+                  f"at epoch {best.get('epoch')}  ETA {eta}", flush=True)
+
+
+def _optimizer(s: TrainSettings, steps_per_epoch: int):
+    keras = _tf.keras()
+    schedules = keras.optimizers.schedules
+    total_steps = s.epochs * steps_per_epoch
+    if s.schedule == "constant":
+        lr = s.lr
+    elif s.schedule == "cosine":
+        lr = schedules.CosineDecay(s.lr, decay_steps=total_steps)
+    elif s.schedule == "onecycle":
+        # One-cycle: warm up from lr/25 to lr over the first 30% of steps, then cosine-anneal to ~0.
+        warmup = max(1, int(0.3 * total_steps))
+        lr = schedules.CosineDecay(s.lr / 25, decay_steps=max(1, total_steps - warmup), alpha=1e-3,
+                                   warmup_target=s.lr, warmup_steps=warmup)
+    else:  # "exp": lr * 0.9 ** epoch, as in the regularized-CNN paper
+        lr = schedules.ExponentialDecay(s.lr, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
+    if s.optimizer == "adam":
+        return keras.optimizers.Adam(lr)
+    if s.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.SGD(lr)
+
+
+@contextlib.contextmanager
+def _precision_policy(mixed: bool):
+    """bf16 mixed precision on CPU (AVX-512 BF16), fp16 on GPU; restores float32 afterwards."""
+    if not mixed:
+        yield
+        return
+    keras, tf = _tf.keras(), _tf.tf()
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _new_record(settings: TrainSettings) -> dict[str, Any]:
+    tf = _tf.tf()
+    return {
+        "settings": settings.to_dict(),
+        "seed": settings.seed,
+        "status": "created",
+        "epochs_completed": 0,
+        "started": _now(),
+        "versions": {name: _version(name) for name in _VERSIONED_PACKAGES} | {"python": platform.python_version()},
+        "git": _git_state(),
+        "devices": [d.name for d in tf.config.list_physical_devices()],
+        "machine": {"platform": platform.platform(), "processor": _cpu_model()},
+        "wall_time_s": 0.0,
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any] | None:
+    """The commit of the fmnist-edge checkout the code runs from (None outside a git checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

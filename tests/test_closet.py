@@ -1,0 +1,266 @@
+"""The closet-price dataset: composition, balance, determinism, no leakage, save/load."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from fmnist_edge.data import (
+    CANVAS_SHAPE,
+    CLOSET_CLASSES,
+    PRICES,
+    Dataset,
+    load_closet,
+    load_dataset,
+    make_closet,
+    save_closet,
+)
+from fmnist_edge.errors import DataError
+
+N_TRAIN, N_TEST = 1800, 450
+
+
+@pytest.fixture(scope="module")
+def closet(fashion_mnist) -> Dataset:
+    return make_closet(fashion_mnist, n_train=N_TRAIN, n_test=N_TEST, seed=0)
+
+
+def reconstruct(items: np.ndarray, positions: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Paste the recorded items at the recorded places, one at a time, with plain slicing."""
+    canvases = np.zeros((len(items), *CANVAS_SHAPE), np.uint8)
+    for i, (row_items, row_pos) in enumerate(zip(items, positions)):
+        for item, (top, left) in zip(row_items, row_pos):
+            if item >= 0:
+                canvases[i, top : top + 28, left : left + 28] = source[item]
+    return canvases
+
+
+def test_constants():
+    assert CANVAS_SHAPE == (64, 128)
+    assert PRICES == {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}
+    assert CLOSET_CLASSES == ("$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13")
+
+
+def test_shapes_dtypes_and_meta(closet):
+    assert closet.name == "closet"
+    assert closet.x_train.shape == (N_TRAIN, 64, 128) and closet.x_test.shape == (N_TEST, 64, 128)
+    assert closet.x_train.dtype == np.uint8 and closet.y_train.dtype == np.int64
+    assert closet.image_shape == (64, 128, 1) and closet.num_classes == 9
+    assert closet.class_names == CLOSET_CLASSES
+    assert closet.meta["train_items"].shape == (N_TRAIN, 4) and closet.meta["train_items"].dtype == np.int64
+    assert closet.meta["test_items"].shape == (N_TEST, 4) and closet.meta["test_items"].dtype == np.int64
+    assert closet.meta["train_positions"].shape == (N_TRAIN, 4, 2)
+    assert "seed=0" in closet.source
+
+
+def test_same_seed_same_arrays_other_seed_different(fashion_mnist, closet):
+    again = make_closet(fashion_mnist, n_train=N_TRAIN, n_test=N_TEST, seed=0)
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        assert np.array_equal(getattr(again, key), getattr(closet, key)), key
+    for key in closet.meta:
+        assert np.array_equal(again.meta[key], closet.meta[key]), key
+    other = make_closet(fashion_mnist, n_train=N_TRAIN, n_test=N_TEST, seed=1)
+    assert not np.array_equal(other.x_train, closet.x_train)
+    assert not np.array_equal(other.y_train, closet.y_train)
+    assert not np.array_equal(other.x_test, closet.x_test)
+    # the test set does not depend on how many training canvases were made
+    fewer = make_closet(fashion_mnist, n_train=10, n_test=N_TEST, seed=0)
+    assert np.array_equal(fewer.x_test, closet.x_test)
+
+
+def test_labels_are_balanced(closet):
+    for y, n in ((closet.y_train, N_TRAIN), (closet.y_test, N_TEST)):
+        counts = np.bincount(y, minlength=9)
+        assert len(counts) == 9
+        assert counts.max() - counts.min() <= 1, counts  # drawn evenly: 200 / 50 each
+        assert counts.sum() == n
+
+
+def test_label_is_the_total_price_of_the_pasted_items(fashion_mnist, closet):
+    price_of = np.array([PRICES.get(c, 100) for c in range(10)])  # unpriced classes would break the sums
+    for items, y, labels in (
+        (closet.meta["train_items"], closet.y_train, fashion_mnist.y_train),
+        (closet.meta["test_items"], closet.y_test, fashion_mnist.y_test),
+    ):
+        present = items >= 0
+        counts = present.sum(axis=1)
+        assert counts.min() == 2 and counts.max() == 4
+        assert np.all(present[:, :2]) and np.all(np.diff(present.astype(int), axis=1) <= 0)  # -1 only as padding
+        garment_classes = labels[items[present]]
+        assert set(np.unique(garment_classes)) == {0, 1, 2, 3, 4}  # only priced classes, all of them used
+        prices = np.where(present, price_of[labels[items]], 0)  # items == -1 reads a value masked out here
+        assert np.array_equal(prices.sum(axis=1) - 5, y)
+    # every garment count appears for labels it can reach, so the count alone does not give the price away
+    train_counts = (closet.meta["train_items"] >= 0).sum(axis=1)
+    assert set(np.unique(train_counts[closet.y_train == 0])) == {2, 3, 4}
+
+
+def test_canvases_are_exactly_the_pasted_training_or_test_items(fashion_mnist, closet):
+    train = reconstruct(closet.meta["train_items"], closet.meta["train_positions"], fashion_mnist.x_train)
+    test = reconstruct(closet.meta["test_items"], closet.meta["test_positions"], fashion_mnist.x_test)
+    assert np.array_equal(train, closet.x_train)
+    assert np.array_equal(test, closet.x_test)
+    assert closet.meta["train_items"].max() < len(fashion_mnist.x_train)
+    assert closet.meta["test_items"].max() < len(fashion_mnist.x_test)
+
+
+def test_no_train_test_leakage_by_pixel_values(fashion_mnist):
+    """Train and test garments with disjoint pixel values: each canvas shows only its own split's pixels."""
+    train_img, test_img = fashion_mnist.x_train[:3000], fashion_mnist.x_test[:1000]
+    marked = Dataset(
+        "fashion",
+        x_train=train_img // 2,  # 0..127
+        y_train=fashion_mnist.y_train[:3000],
+        x_test=np.where(test_img > 0, 128 + test_img // 2, 0).astype(np.uint8),  # 0 or 128..255
+        y_test=fashion_mnist.y_test[:1000],
+        class_names=fashion_mnist.class_names,
+        source="marked subset",
+    )
+    ds = make_closet(marked, n_train=300, n_test=300, seed=5)
+    assert ds.x_train.max() < 128
+    test_pixels = ds.x_test[ds.x_test > 0]
+    assert test_pixels.size > 0 and test_pixels.min() >= 128
+
+
+def test_items_never_overlap_and_stay_on_the_canvas(closet):
+    for items, positions in (
+        (closet.meta["train_items"], closet.meta["train_positions"]),
+        (closet.meta["test_items"], closet.meta["test_positions"]),
+    ):
+        present = items >= 0
+        assert np.array_equal(positions[..., 0] >= 0, present) and np.array_equal(positions[..., 1] >= 0, present)
+        assert positions[..., 0].max() <= 64 - 28 and positions[..., 1].max() <= 128 - 28
+        for i, j in itertools.combinations(range(4), 2):
+            both = present[:, i] & present[:, j]
+            d = np.abs(positions[:, i] - positions[:, j])
+            overlap = (d[:, 0] < 28) & (d[:, 1] < 28)
+            assert not np.any(both & overlap), (i, j)
+
+
+def test_positions_vary(closet):
+    pos = closet.meta["train_positions"][closet.meta["train_items"] >= 0]
+    assert pos[:, 0].min() == 0 and pos[:, 0].max() == 36
+    assert pos[:, 1].min() == 0 and pos[:, 1].max() == 100
+    assert len(np.unique(pos[:, 1])) > 90
+
+
+@pytest.mark.parametrize("bad", [{"n_train": 0}, {"n_test": -1}, {"n_train": 2.5}, {"seed": -1}])
+def test_bad_arguments_are_data_errors(fashion_mnist, bad):
+    with pytest.raises(DataError, match=f"closet: {next(iter(bad))} must be"):
+        make_closet(fashion_mnist, **{"n_train": 5, "n_test": 5, **bad})
+
+
+def test_missing_priced_class_or_wrong_image_size(fashion_mnist, closet):
+    no_dress = fashion_mnist.y_test != 3
+    ds = Dataset(
+        "fashion", fashion_mnist.x_train[:500], fashion_mnist.y_train[:500],
+        fashion_mnist.x_test[no_dress], fashion_mnist.y_test[no_dress], fashion_mnist.class_names, "subset",
+    )
+    with pytest.raises(DataError, match=r"fashion test split has no Dress images \(class 3\)"):
+        make_closet(ds, n_train=5, n_test=5)
+    with pytest.raises(DataError, match="needs 28x28 Fashion-MNIST images"):
+        make_closet(closet, n_train=5, n_test=5)
+
+
+def test_limit_cuts_the_training_meta_too(closet):
+    small = closet.limit(10)
+    assert np.array_equal(small.meta["train_items"], closet.meta["train_items"][:10])
+    assert np.array_equal(small.meta["train_positions"], closet.meta["train_positions"][:10])
+    assert small.meta["test_items"] is closet.meta["test_items"]
+
+
+# -------------------------------------------------------------------------- save / load
+
+
+def test_save_load_round_trip_preview_and_no_overwrite(closet, tmp_path):
+    small = closet.limit(60)
+    out = tmp_path / "closet"
+    npz = save_closet(small, out)
+    assert npz == out / "closet.npz" and npz.is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["closet.npz", "preview.png"]  # no temporary files left
+
+    png = out / "preview.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(png)
+    assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] > 400
+
+    for where in (out, npz):
+        loaded = load_closet(where)
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            assert np.array_equal(getattr(loaded, key), getattr(small, key)), key
+            assert getattr(loaded, key).dtype == getattr(small, key).dtype, key
+        assert loaded.class_names == CLOSET_CLASSES and loaded.name == "closet"
+        assert set(loaded.meta) == set(small.meta)
+        for key in small.meta:
+            assert np.array_equal(loaded.meta[key], small.meta[key]), key
+    with np.load(npz, allow_pickle=False) as archive:  # the file is readable without pickle or this package
+        expected = {"x_train", "y_train", "x_test", "y_test", "train_items", "test_items", "class_names"}
+        assert expected <= set(archive.files)
+
+    before = npz.read_bytes()
+    with pytest.raises(DataError) as excinfo:
+        save_closet(closet.limit(30), out)
+    assert str(npz) in str(excinfo.value) and "force" in str(excinfo.value)
+    assert npz.read_bytes() == before  # untouched
+
+    save_closet(closet.limit(30), out, force=True)
+    assert len(load_closet(out).x_train) == 30
+    assert sorted(p.name for p in out.iterdir()) == ["closet.npz", "preview.png"]
+
+
+def test_load_closet_errors(closet, tmp_path):
+    with pytest.raises(DataError) as excinfo:
+        load_closet(tmp_path)
+    assert str(excinfo.value).startswith(f"{tmp_path / 'closet.npz'}: no such file")
+
+    bad = tmp_path / "closet.npz"
+    np.savez(bad, x_train=closet.x_train[:5], y_train=closet.y_train[:5])
+    with pytest.raises(DataError) as excinfo:
+        load_closet(tmp_path)
+    assert str(excinfo.value).startswith(f"{bad}: missing key(s) x_test, y_test")
+
+    np.savez(
+        bad,
+        x_train=closet.x_train[:5],
+        y_train=closet.y_train[:5] + 9,
+        x_test=closet.x_test[:5],
+        y_test=closet.y_test[:5],
+    )
+    with pytest.raises(DataError) as excinfo:
+        load_closet(bad)
+    assert str(excinfo.value).startswith(f"{bad}[y_train]: label ") and "out of range 0..8" in str(excinfo.value)
+
+
+def test_save_closet_into_a_file_path_is_refused(closet, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(DataError, match="is not a directory"):
+        save_closet(closet.limit(5), not_a_dir)
+
+
+def test_load_dataset_by_name(fashion_mnist, closet, tmp_path):
+    save_closet(closet.limit(20), tmp_path / "saved")
+    for where in (tmp_path / "saved", tmp_path / "saved" / "closet.npz"):
+        loaded = load_dataset("closet", where)
+        assert loaded.name == "closet" and len(loaded.x_train) == 20
+    renamed = tmp_path / "mine.npz"
+    (tmp_path / "saved" / "closet.npz").rename(renamed)
+    assert len(load_dataset("closet", renamed).x_train) == 20
+
+    small = tmp_path / "fashion.npz"
+    np.savez(
+        small,
+        x_train=fashion_mnist.x_train[:200],
+        y_train=fashion_mnist.y_train[:200],
+        x_test=fashion_mnist.x_test[:100],
+        y_test=fashion_mnist.y_test[:100],
+    )
+    assert np.array_equal(load_dataset("fashion", small).y_test, fashion_mnist.y_test[:100])
+    built = load_dataset("closet", small)  # no closet there: built from that Fashion-MNIST, seed 0
+    assert built.x_train.shape == (60000, 64, 128) and built.x_test.shape == (10000, 64, 128)
+    assert built.meta["train_items"].max() < 200 and built.meta["test_items"].max() < 100
+    with pytest.raises(DataError, match="unknown dataset 'mnist'"):
+        load_dataset("mnist")

@@ -1,0 +1,187 @@
+"""Training on real Fashion-MNIST subsets: the run directory, resume, faults, CLI errors."""
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge.cli import cli
+from fmnist_edge.errors import TrainingError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """The README's quick run: vgg198k, one epoch on the first 3,000 training images."""
+    out = tmp_path_factory.mktemp("runs") / "q"
+    result = CliRunner().invoke(cli, ["train", "--model", "vgg198k", "--epochs", "1", "--limit", "3000",
+                                      "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.output)
+
+
+def test_quick_run_writes_the_run_directory(quick_run):
+    out, printed = quick_run
+    for name in ("model.keras", "run.json", "history.csv", "metrics.json", "plots/curves.png", "plots/confusion.png"):
+        assert (out / name).is_file(), name
+    assert any((out / "checkpoints").rglob("*.index")), "no resumable checkpoint"
+    assert not list(out.rglob(".*partial*")), "temporary files left behind"
+
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete"
+    assert record["epochs_completed"] == 1
+    assert record["settings"]["model"] == "vgg198k" and record["settings"]["limit"] == 3000
+    assert record["data"]["train"] + record["data"]["val"] == 3000 and record["data"]["test"] == 10000
+    assert record["versions"]["tensorflow"].startswith("2.")
+    assert record["wall_time_s"] > 0 and record["train_images_per_s"] > 0
+    assert "commit" in (record["git"] or {"commit": None})
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert printed["test_accuracy"] == metrics["test_accuracy"]
+    assert metrics["test_images"] == 10000
+    assert metrics["params"] == record["params"]
+    confusion = np.array(metrics["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10000
+    assert metrics["test_accuracy"] == pytest.approx(np.trace(confusion) / 10000)
+    assert set(metrics["per_class_accuracy"]) == set(metrics["class_names"])
+
+    with open(out / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(rows[0])
+
+
+def test_quick_run_learns_far_above_chance(quick_run):
+    _, printed = quick_run
+    assert printed["test_accuracy"] > 0.35  # chance is 0.10; 22 steps of training reach ~0.43
+
+
+def test_existing_run_is_refused_without_force(quick_run):
+    out, _ = quick_run
+    before = (out / "model.keras").read_bytes()
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "500", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "already exists; pass --force" in result.output
+    assert (out / "model.keras").read_bytes() == before
+
+
+def test_complete_run_cannot_be_resumed(quick_run):
+    out, _ = quick_run
+    result = CliRunner().invoke(cli, ["train", "--resume", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "already complete (1 epochs)" in result.output
+
+
+def test_force_replaces_a_run(tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "600",
+                                      "--val-split", "0", "--out", str(out), "--force", "--json"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "stale.txt").exists()
+    assert (out / "model.keras").exists()
+
+
+def test_killed_run_resumes_to_the_same_epoch_count(tmp_path):
+    """SIGKILL after the first checkpoint; --resume continues from it and stops at epoch 3."""
+    out = tmp_path / "killed"
+    # 20,000 images make an epoch last seconds: room to kill between the first checkpoint and the end.
+    command = [sys.executable, "-m", "fmnist_edge", "train", "--model", "mlp", "--epochs", "3", "--limit", "20000",
+               "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _completed_epochs(out) >= 1 and any((out / "checkpoints").rglob("*.index")):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, f"training ended before it could be killed: {proc.stderr.read().decode()}"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    killed_at = _completed_epochs(out)
+    assert 1 <= killed_at < 3
+    first_epoch = _history(out)[0]
+
+    result = subprocess.run(command[:4] + ["--resume", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete" and record["epochs_completed"] == 3
+    history = _history(out)
+    assert [row["epoch"] for row in history] == ["1", "2", "3"]
+    assert history[0] == first_epoch, "epoch 1 was trained again instead of restored"
+
+
+def test_nan_loss_stops_with_a_clear_error(tmp_path):
+    from fmnist_edge.training import train
+
+    out = tmp_path / "nan"
+    with pytest.raises(TrainingError) as info:
+        # Plain SGD at an absurd learning rate overflows within the first epoch.
+        train("mlp", out, optimizer="sgd", lr=1e12, schedule="constant", epochs=2, limit=1000, progress="none")
+    assert "loss became NaN in epoch 1" in str(info.value)
+    assert "no model was kept" in str(info.value)
+    assert json.loads((out / "run.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nope"], "unknown model 'nope'"),
+    (["--val-split", "1.5"], "--val-split must be in [0, 1)"),
+    (["--data-dir", "/nonexistent/fmnist"], "/nonexistent/fmnist"),
+    (["--resume"], "--resume needs --out"),
+])
+def test_cli_errors_are_one_line_and_exit_2(tmp_path, args, message):
+    out = tmp_path / "never"
+    if "--resume" not in args:
+        args = args + ["--out", str(out)]
+    result = CliRunner().invoke(cli, ["train", "--epochs", "1", "--limit", "100"] + args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists(), "a failed start must not leave a run directory"
+
+
+def _completed_epochs(out: Path) -> int:
+    try:
+        return json.loads((out / "run.json").read_text()).get("epochs_completed", 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _history(out: Path) -> list[dict]:
+    with open(out / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
+    """The recorder saves improving epochs and flags the first non-finite loss without saving it."""
+    from fmnist_edge import _tf
+    from fmnist_edge.models import build_model
+    from fmnist_edge.rundir import prepare_new_run
+    from fmnist_edge.settings import resolve_settings
+    from fmnist_edge.training import _RunRecorder, _Trainer
+
+    settings = resolve_settings("mlp", epochs=3)
+    trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, data=None, progress="none")
+    net = build_model("mlp")
+    net.compile(optimizer=_tf.keras().optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    recorder = _RunRecorder(trainer, train_images=100, has_validation=True)
+    recorder.set_model(net)
+    for epoch, logs in enumerate([dict(loss=0.9, accuracy=0.6, val_loss=0.8, val_accuracy=0.70),
+                                  dict(loss=0.5, accuracy=0.8, val_loss=0.7, val_accuracy=0.65),
+                                  dict(loss=float("nan"), accuracy=0.1, val_loss=float("nan"), val_accuracy=0.1)]):
+        recorder.on_epoch_begin(epoch)
+        recorder.on_epoch_end(epoch, logs)
+    assert recorder.diverged_epoch == 3
+    assert trainer.record["best"] == {"epoch": 1, "val_accuracy": 0.70, "monitor": "val_accuracy"}
+    assert trainer.record["epochs_completed"] == 3
+    assert (tmp_path / "r" / "model.keras").is_file()
+    assert [row["epoch"] for row in json.loads((tmp_path / "r" / "run.json").read_text())["history"]] == [1, 2, 3]
