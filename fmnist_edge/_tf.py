@@ -7,23 +7,13 @@ deploy-only install run without TensorFlow at all.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import sys
-import tempfile
+
+from ._quiet import quiet_native_stderr
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# Lines TensorFlow's C++ side prints while it loads, before absl logging is set up (so
-# TF_CPP_MIN_LOG_LEVEL cannot silence them). They say nothing a user can act on.
-_STARTUP_NOISE = re.compile(
-    r"All log messages before absl::InitializeLog|oneDNN custom operations are on|"
-    r"Could not find cuda drivers|failed call to cuInit|This TensorFlow binary is optimized|"
-    r"To enable the following instructions|Unable to register cu(DNN|FFT|BLAS) factory|"
-    r"computation placer already registered|TF-TRT Warning"
-)
 _loaded = None
 
 
@@ -31,36 +21,12 @@ def tf():
     """Return the tensorflow module, imported with Keras 2 as tf.keras."""
     global _loaded
     if _loaded is None:
-        with _filtered_stderr():
+        with quiet_native_stderr():
             import tensorflow
 
             tensorflow.config.list_physical_devices()  # device discovery prints the CUDA lines
         _loaded = tensorflow
     return _loaded
-
-
-@contextlib.contextmanager
-def _filtered_stderr():
-    """Capture file descriptor 2 (C++ writes there directly) and replay all but start-up noise."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr (some embedded hosts): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        sys.stderr.flush()
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not _STARTUP_NOISE.search(line):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
 
 
 def keras():

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import FmnistEdgeError
+from .optimization import METHODS
 from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES
 
 
@@ -69,6 +70,32 @@ def train(recipe, out, resume, force, as_json, **options) -> None:
         click.echo(json.dumps({"run": str(run.path), **run.metrics}, indent=2))
     else:
         click.echo(run.summary())
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
+              help="auto = ptq-int8, falling back to qat only when the drop breaks the budget.")
+@click.option("--sparsity", type=float, default=None, help="Target fraction of zero conv/dense weights.  [default: 0.5]")
+@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs for prune and qat.  [default: 2]")
+@click.option("--lr", type=float, default=None, help="Fine-tuning learning rate.  [default: the run's / 10]")
+@click.option("--calibration", type=int, default=None, metavar="N",
+              help="Training images that calibrate post-training int8 ranges.  [default: 500]")
+@click.option("--max-drop", type=float, default=None, metavar="PP",
+              help="Allowed accuracy drop, float minus deployed, in points.  [default: 0.5]")
+@click.option("--max-drop-relative", type=float, default=None, metavar="PCT",
+              help="Allowed drop in percent of the float accuracy (instead of --max-drop).")
+@click.option("--force", is_flag=True, help="Replace an existing optimized/<method> folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def quantize(run_dir, method, force, as_json, **options) -> None:
+    """Prune, quantize-aware train or post-training quantize a run; score the .tflite; enforce the budget.
+
+    Exits 3 when the deployed model's accuracy drop exceeds the budget (artifacts are kept, marked failed).
+    """
+    from .optimization import quantize as quantize_run
+
+    result = quantize_run(run_dir, method, force=force, progress="none" if as_json else "auto", **options)
+    click.echo(json.dumps(result.metrics, indent=2) if as_json else result.summary())
 
 
 @cli.command()

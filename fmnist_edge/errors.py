@@ -23,3 +23,15 @@ class TrainingError(FmnistEdgeError):
     """Training stopped for a reason the user must act on (e.g. a NaN loss)."""
 
     exit_code = 1
+
+
+class InterruptedRunError(TrainingError):
+    """Ctrl-C during training: the last complete epoch is saved and can be resumed."""
+
+    exit_code = 130  # the shell's convention for a process stopped by SIGINT
+
+
+class BudgetExceededError(FmnistEdgeError):
+    """A deployed model lost more accuracy than the budget allows (its artifacts are kept, marked failed)."""
+
+    exit_code = 3

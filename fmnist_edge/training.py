@@ -32,11 +32,10 @@ from . import _tf, report
 from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .models import build_model, get_model_info
-from .errors import FmnistEdgeError, RunDirError, TrainingError
+from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .rundir import RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, write_csv, write_json
 from .settings import TrainSettings, resolve_settings
 
-EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by Ctrl-C
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 _VERSIONED_PACKAGES = ("fmnist-edge", "tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy")
 
@@ -103,6 +102,10 @@ def train(
     if resume:
         if out is None:
             raise FmnistEdgeError("--resume needs --out RUN_DIR (the run to continue)")
+        given = sorted(k for k, v in overrides.items() if v is not None)
+        if given or model is not None:
+            options = ", ".join(f"--{k.replace('_', '-')}" for k in (["model"] if model else []) + given)
+            raise FmnistEdgeError(f"--resume continues with the run's saved settings; drop {options}")
         run_dir = open_run_for_resume(out)
         record = run_dir.read_run()
         settings = TrainSettings.from_dict(record["settings"])
@@ -171,7 +174,7 @@ class _Trainer:
                 recorder.account_time()
                 self.record["status"] = "interrupted"
                 self._save_record()
-                raise TrainingError(
+                raise InterruptedRunError(
                     f"interrupted after {self.record['epochs_completed']} complete epochs; continue with: "
                     f"fmnist-edge train --resume --out {self.run_dir.root}", ) from None
             recorder.account_time()
@@ -293,8 +296,7 @@ class _RunRecorder(_tf.keras().callbacks.Callback):
 
 
 def _optimizer(s: TrainSettings, steps_per_epoch: int):
-    keras = _tf.keras()
-    schedules = keras.optimizers.schedules
+    schedules = _tf.keras().optimizers.schedules
     total_steps = s.epochs * steps_per_epoch
     if s.schedule == "constant":
         lr = s.lr
@@ -307,11 +309,13 @@ def _optimizer(s: TrainSettings, steps_per_epoch: int):
                                    warmup_target=s.lr, warmup_steps=warmup)
     else:  # "exp": lr * 0.9 ** epoch, as in the regularized-CNN paper
         lr = schedules.ExponentialDecay(s.lr, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
-    if s.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
-    if s.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
-    return keras.optimizers.SGD(lr)
+    return make_optimizer(s.optimizer, lr)
+
+
+def make_optimizer(name: str, lr):
+    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd") with a rate or a schedule."""
+    optimizers = _tf.keras().optimizers
+    return {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}[name](lr)
 
 
 @contextlib.contextmanager

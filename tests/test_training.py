@@ -90,8 +90,9 @@ def test_force_replaces_a_run(tmp_path):
     assert (out / "model.keras").exists()
 
 
-def test_killed_run_resumes_to_the_same_epoch_count(tmp_path):
-    """SIGKILL after the first checkpoint; --resume continues from it and stops at epoch 3."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_stopped_run_resumes_to_the_same_epoch_count(tmp_path, stop):
+    """Ctrl-C or a kill after the first checkpoint; --resume continues from it and stops at epoch 3."""
     out = tmp_path / "killed"
     # 20,000 images make an epoch last seconds: room to kill between the first checkpoint and the end.
     command = [sys.executable, "-m", "fmnist_edge", "train", "--model", "mlp", "--epochs", "3", "--limit", "20000",
@@ -104,9 +105,16 @@ def test_killed_run_resumes_to_the_same_epoch_count(tmp_path):
                 break
             time.sleep(0.2)
         assert proc.poll() is None, f"training ended before it could be killed: {proc.stderr.read().decode()}"
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(stop)
     finally:
         proc.wait(timeout=60)
+    if stop == signal.SIGINT:
+        assert proc.returncode == 130
+        message = proc.stderr.read().decode()
+        done = _completed_epochs(out)
+        assert f"interrupted after {done} complete epochs; continue with: fmnist-edge train --resume --out" in message
+        assert "Traceback" not in message
+        assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
     killed_at = _completed_epochs(out)
     assert 1 <= killed_at < 3
     first_epoch = _history(out)[0]
@@ -137,10 +145,11 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     (["--val-split", "1.5"], "--val-split must be in [0, 1)"),
     (["--data-dir", "/nonexistent/fmnist"], "/nonexistent/fmnist"),
     (["--resume"], "--resume needs --out"),
+    (["--resume", "--lr", "0.1", "--out", "somewhere"], "--resume continues with the run's saved settings; drop --epochs, --limit, --lr"),
 ])
 def test_cli_errors_are_one_line_and_exit_2(tmp_path, args, message):
     out = tmp_path / "never"
-    if "--resume" not in args:
+    if "--out" not in args and "--resume" not in args:
         args = args + ["--out", str(out)]
     result = CliRunner().invoke(cli, ["train", "--epochs", "1", "--limit", "100"] + args)
     assert result.exit_code == 2, result.output

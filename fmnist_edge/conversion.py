@@ -1,0 +1,75 @@
+"""Keras model -> .tflite bytes, one function per kind of deployed model.
+
+    fp32      float model, float I/O
+    fp16      float16 weights, float I/O (dequantized at load; half the size)
+    dynamic   int8 weights, float activations and I/O (dynamic-range quantization)
+    int8      full-integer post-training quantization calibrated on real images, uint8 I/O
+    int8-qat  full-integer from a quantization-aware-trained model (its own ranges), uint8 I/O
+
+Integer models take raw uint8 pixels: the float models' input is pixels/255 in [0, 1],
+so an int8 input range of exactly [0, 1] gives scale 1/255 and zero point 0. Only
+builtin ops are allowed (no select TF ops), so older on-device runtimes load the files.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _tf
+from ._quiet import quiet_native_stderr
+from .errors import FmnistEdgeError
+
+TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
+
+
+def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) -> bytes:
+    """Convert a tf_keras model to a .tflite flatbuffer.
+
+    Args:
+        model: a float tf_keras model, or a quantization-aware one for "int8-qat".
+        mode: one of TFLITE_MODES.
+        calibration_images: uint8 (N, H, W) images; required for "int8", where every one
+            of them is run through the model to choose activation ranges.
+
+    Example:
+        >>> data = to_tflite(model, "int8", calibration_images=x_train[:500])
+    """
+    tf = _tf.tf()
+    if mode not in TFLITE_MODES:
+        raise ValueError(f"unknown TFLite mode {mode!r}")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode != "fp32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
+        if calibration_images is None or len(calibration_images) == 0:
+            raise ValueError("int8 post-training quantization needs calibration images")
+        converter.representative_dataset = _representative_dataset(calibration_images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if mode in ("int8", "int8-qat"):
+        # With a QAT model the ranges come from training; TFLITE_BUILTINS_INT8 alone would
+        # demand a representative dataset there, so int8-qat keeps TFLITE_BUILTINS.
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    try:
+        with quiet_native_stderr(), warnings.catch_warnings():
+            # Raised for every uint8-input conversion; the ranges come from calibration or QAT instead.
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+            return bytes(converter.convert())
+    except Exception as exc:  # the converter raises many internal types; the message is what matters
+        raise FmnistEdgeError(f"TFLite conversion ({mode}) failed: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _representative_dataset(images: np.ndarray):
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+
+    def generate():
+        for image in images:
+            yield [image[None].astype(np.float32) / 255.0]
+
+    return generate

@@ -1,0 +1,1 @@
+"""Export trained models for deployment: TFLite (with TFLite Model Metadata) and ONNX."""

@@ -1,0 +1,454 @@
+"""TFLite Model Metadata for image classifiers, written without tflite-support.
+
+Android Studio ML Model Binding and the TFLite Task Library read "TFLite Model Metadata": a
+flatbuffer (schema metadata_schema.fbs, file identifier "M001") stored in one of the model's
+buffers and named TFLITE_METADATA in the model's `metadata` vector. Associated files
+(labels.txt) follow the model as an uncompressed zip archive, so the file is both a valid
+.tflite flatbuffer and a valid zip. tflite-support, which writes this, cannot be installed
+beside TensorFlow 2.21 (it needs protobuf<4), so this module writes the same structure as its
+image-classifier MetadataWriter with the `flatbuffers` package:
+
+    meta = ImageClassifierMetadata(name="fmnist-vgg", description="Fashion-MNIST classifier",
+                                   version="1", author="me", license="Apache-2.0", labels=CLASSES)
+    out.write_bytes(add_metadata(plain.read_bytes(), meta))
+    read_metadata(out.read_bytes())["output"]["associated_files"]  # [{"name": "labels.txt", ...}]
+
+Writing (`add_metadata`) uses TensorFlow's generated TFLite schema module
+(tensorflow.lite.python.schema_py_generated, imported when called). Reading (`read_metadata`,
+`read_associated_files`) needs only `flatbuffers` and `zipfile`, so an install without
+TensorFlow can read the labels out of a model.
+
+The metadata schema bindings, _metadata_schema_generated.py, are flatc output for
+metadata_schema.fbs (vendored beside it, from the tflite-support 0.4.4 wheel). To regenerate:
+
+    apt-get install flatbuffers-compiler   # Debian bookworm ships flatc 2.0.8
+    flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/export/metadata_schema.fbs
+    # then put the license and provenance header of the current _metadata_schema_generated.py
+    # in front of /tmp/out/metadata_schema_generated.py and save it under that name.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, fields
+from struct import error as struct_error
+
+import flatbuffers
+import numpy as np
+
+from fmnist_edge.export import _metadata_schema_generated as _mfb
+
+METADATA_NAME = "TFLITE_METADATA"  # the model metadata entry every metadata reader looks up
+_MODEL_IDENTIFIER = b"TFL3"
+_METADATA_IDENTIFIER = b"M001"
+# TFLite's schema declares Buffer.data with (force_align: 16) and the converter honours it;
+# flatc's Python BufferT.Pack ignores force_align, so buffers are packed aligned here.
+_BUFFER_ALIGNMENT = 16
+# tflite-support's MetadataPopulator records the oldest metadata parser that understands every
+# schema member in use. All members written here (ImageProperties, FeatureProperties,
+# NormalizationOptions, Stats, a TENSOR_AXIS_LABELS file without a version) exist since 1.0.0.
+_MIN_PARSER_VERSION = "1.0.0"
+_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same model and metadata give the same bytes
+# The descriptions tflite-support's image-classifier MetadataWriter writes.
+_INPUT_DESCRIPTION = "Input image to be classified."
+_OUTPUT_DESCRIPTION = "Probabilities of the labels respectively."
+_LABELS_DESCRIPTION = "Labels for categories that the model can recognize."
+
+
+@dataclass(frozen=True)
+class ImageClassifierMetadata:
+    """What an image-classifier .tflite tells Android Studio and the TFLite Task Library.
+
+    Sequences are stored as tuples of str / float, so lists are accepted too.
+    """
+
+    name: str
+    description: str
+    version: str
+    author: str
+    license: str
+    labels: tuple[str, ...]  # one per output score, in output order; written as labels.txt
+    input_name: str = "image"  # the names tflite-support's image-classifier writer uses
+    output_name: str = "probability"
+    color_space: str = "GRAYSCALE"  # an ImageProperties ColorSpaceType: UNKNOWN, RGB or GRAYSCALE
+    # The Task Library feeds float models (pixel - mean) / std: 0 and 255 give the pixels/255
+    # our models train on. For uint8 inputs it skips normalization, but image-classifier
+    # MetadataWriter records it anyway, and so does this module.
+    norm_mean: tuple[float, ...] = (0.0,)
+    norm_std: tuple[float, ...] = (255.0,)
+    # Stats min/max of the input content (informational; the Task Library does not read them).
+    # tflite-support records uint8 inputs as 0..255 and float inputs in normalized units.
+    input_range: tuple[float, float] = (0.0, 255.0)
+    output_range: tuple[float, float] = (0.0, 1.0)  # softmax probabilities
+    labels_file: str = "labels.txt"  # name of the label file in the appended zip
+    # None records what tflite-support's MetadataPopulator computes for this content: "1.0.0".
+    min_parser_version: str | None = None
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name == "labels":
+                value = tuple(value)
+            elif field.name in ("norm_mean", "norm_std", "input_range", "output_range"):
+                value = tuple(float(v) for v in value)
+            elif not isinstance(value, str) and not (field.name == "min_parser_version" and value is None):
+                raise ValueError(f"ImageClassifierMetadata.{field.name} must be a string, got {value!r}")
+            object.__setattr__(self, field.name, value)
+        if self.color_space not in _enum_values(_mfb.ColorSpaceType):
+            raise ValueError(
+                f"color_space must be one of {sorted(_enum_values(_mfb.ColorSpaceType))}, got {self.color_space!r}"
+            )
+        if not self.norm_mean or len(self.norm_mean) != len(self.norm_std):
+            raise ValueError(
+                f"norm_mean and norm_std need the same, non-zero length: got {self.norm_mean} and {self.norm_std}"
+            )
+        if any(std == 0 for std in self.norm_std):
+            raise ValueError(f"norm_std must not contain 0: got {self.norm_std}")
+        for range_name in ("input_range", "output_range"):
+            if len(getattr(self, range_name)) != 2:
+                raise ValueError(f"{range_name} must be (min, max), got {getattr(self, range_name)}")
+        if not self.labels:
+            raise ValueError("labels must not be empty")
+        for label in self.labels:
+            if not isinstance(label, str) or not label or "\n" in label or "\r" in label:
+                raise ValueError(f"each label must be a non-empty one-line string, got {label!r}")
+        if not self.labels_file or "/" in self.labels_file or "\\" in self.labels_file:
+            raise ValueError(f"labels_file must be a plain file name, got {self.labels_file!r}")
+        version = self.min_parser_version
+        if version is not None and not re.fullmatch(r"\d+(\.\d+){0,2}", version):
+            raise ValueError(f"min_parser_version must look like '1.0.0', got {version!r}")
+
+
+def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
+    """Return `tflite_bytes` with image-classifier metadata and its labels file packed in.
+
+    The model flatbuffer is unpacked and repacked with TensorFlow's TFLite schema (same
+    tensors, operators, buffers, signatures and other metadata entries such as
+    min_runtime_version; constant buffers stay 16-byte aligned), plus one buffer holding the
+    metadata flatbuffer and a TFLITE_METADATA entry pointing at it. An existing
+    TFLITE_METADATA entry is replaced in place. The labels follow as an uncompressed zip
+    holding exactly `meta.labels_file`, one label per line; any zip that followed the input
+    (for example from an earlier add_metadata) is dropped.
+
+    Args:
+        tflite_bytes: a .tflite model whose main subgraph has one input and one output.
+        meta: what to record.
+
+    Returns:
+        The new .tflite file's bytes.
+
+    Raises:
+        ValueError: not a TFLite model, more than one input or output, a label count that
+            differs from the output size, or buffers stored outside the flatbuffer (>2 GB models).
+
+    Example:
+        >>> tagged = add_metadata(Path("int8.tflite").read_bytes(), meta)
+        >>> read_associated_files(tagged)["labels.txt"].decode().split()[:2]
+        ['T-shirt/top', 'Trouser']
+    """
+    _check_tflite(tflite_bytes)
+    schema = _tflite_schema()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(tflite_bytes, 0))
+    if not model.subgraphs:
+        raise ValueError("the TFLite model has no subgraph")
+    subgraph = model.subgraphs[0]
+    n_inputs, n_outputs = len(_as_list(subgraph.inputs)), len(_as_list(subgraph.outputs))
+    if n_inputs != 1 or n_outputs != 1:
+        raise ValueError(
+            "image classifier metadata needs a model with exactly one input and one output; "
+            f"this model's main subgraph has {n_inputs} input(s) and {n_outputs} output(s)"
+        )
+    output_shape = _as_list(subgraph.tensors[int(subgraph.outputs[0])].shape)
+    if output_shape and output_shape[-1] > 0 and output_shape[-1] != len(meta.labels):
+        raise ValueError(
+            f"the model outputs {output_shape[-1]} scores but {len(meta.labels)} labels were given"
+        )
+    if any((buffer.offset or 0) > 1 for buffer in model.buffers or ()):
+        raise ValueError("buffers stored outside the flatbuffer (models over 2 GB) are not supported")
+
+    _set_metadata_buffer(model, schema, _build_metadata(meta))
+    model.buffers = [_AlignedBuffer(buffer, schema) for buffer in model.buffers]
+    builder = flatbuffers.Builder(len(tflite_bytes) + 4096)  # sized once: growing copies the buffer
+    builder.Finish(model.Pack(builder), file_identifier=_MODEL_IDENTIFIER)
+    labels_text = "".join(label + "\n" for label in meta.labels).encode("utf-8")
+    return _append_zip(bytes(builder.Output()), {meta.labels_file: labels_text})
+
+
+def read_metadata(tflite_bytes: bytes) -> dict:
+    """Parse a model's TFLITE_METADATA into a plain dict (no TensorFlow needed).
+
+    Returns:
+        {name, description, version, author, license, min_parser_version,
+         input: {name, description, color_space, mean, std, min, max},
+         output: {name, description, min, max, associated_files: [{name, description, type}]}}
+        for the first input and output tensor (ours have one each; None if not described).
+        mean, std, min and max are per-channel lists (None if absent); float32 values come
+        back as the shortest decimal that round-trips, so 0.1 written reads as 0.1.
+
+    Raises:
+        ValueError: not a TFLite model, no TFLITE_METADATA entry, or not M001 metadata.
+
+    Example:
+        >>> read_metadata(Path("model.tflite").read_bytes())["input"]["std"]
+        [255.0]
+    """
+    buffer = _metadata_buffer(tflite_bytes)
+    if not _mfb.ModelMetadata.ModelMetadataBufferHasIdentifier(buffer, 0):
+        raise ValueError(f"the {METADATA_NAME} buffer is not TFLite Model Metadata (identifier is not M001)")
+    metadata = _mfb.ModelMetadataT.InitFromObj(_mfb.ModelMetadata.GetRootAs(buffer, 0))
+    subgraph = metadata.subgraphMetadata[0] if metadata.subgraphMetadata else None
+    inputs = (subgraph.inputTensorMetadata if subgraph else None) or []
+    outputs = (subgraph.outputTensorMetadata if subgraph else None) or []
+    return {
+        "name": _text(metadata.name),
+        "description": _text(metadata.description),
+        "version": _text(metadata.version),
+        "author": _text(metadata.author),
+        "license": _text(metadata.license),
+        "min_parser_version": _text(metadata.minParserVersion),
+        "input": _input_dict(inputs[0]) if inputs else None,
+        "output": _output_dict(outputs[0]) if outputs else None,
+    }
+
+
+def read_associated_files(tflite_bytes: bytes) -> dict[str, bytes]:
+    """Return the files packed after the model as a zip ({} if there is none).
+
+    Example:
+        >>> read_associated_files(Path("model.tflite").read_bytes())["labels.txt"][:12]
+        b'T-shirt/top\\n'
+    """
+    stream = io.BytesIO(tflite_bytes)
+    if not zipfile.is_zipfile(stream):
+        return {}
+    with zipfile.ZipFile(stream) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _check_tflite(data: bytes) -> None:
+    if len(data) < 8 or bytes(data[4:8]) != _MODEL_IDENTIFIER:
+        raise ValueError(f"not a TFLite model: bytes 4..8 are {bytes(data[4:8])!r}, expected {_MODEL_IDENTIFIER!r}")
+
+
+def _tflite_schema():
+    """TensorFlow's flatc-generated TFLite model schema (with the object API)."""
+    from fmnist_edge import _tf
+
+    _tf.tf()  # import TensorFlow the project's way (Keras 2 env var, quiet start-up) first
+    from tensorflow.lite.python import schema_py_generated
+
+    return schema_py_generated
+
+
+def _as_list(values) -> list[int]:
+    return [] if values is None else [int(v) for v in values]
+
+
+def _build_metadata(meta: ImageClassifierMetadata) -> bytes:
+    """The ModelMetadata flatbuffer (identifier M001) that tflite-support's image-classifier writer makes."""
+    image = _mfb.ImagePropertiesT()
+    image.colorSpace = _enum_values(_mfb.ColorSpaceType)[meta.color_space]
+    normalization = _mfb.NormalizationOptionsT()
+    normalization.mean, normalization.std = list(meta.norm_mean), list(meta.norm_std)
+    unit = _mfb.ProcessUnitT()
+    unit.optionsType, unit.options = _mfb.ProcessUnitOptions.NormalizationOptions, normalization
+    input_md = _tensor_metadata(meta.input_name, _INPUT_DESCRIPTION, meta.input_range)
+    input_md.content = _content(_mfb.ContentProperties.ImageProperties, image)
+    input_md.processUnits = [unit]
+
+    labels = _mfb.AssociatedFileT()
+    labels.name, labels.description = meta.labels_file, _LABELS_DESCRIPTION
+    labels.type = _mfb.AssociatedFileType.TENSOR_AXIS_LABELS
+    output_md = _tensor_metadata(meta.output_name, _OUTPUT_DESCRIPTION, meta.output_range)
+    output_md.content = _content(_mfb.ContentProperties.FeatureProperties, _mfb.FeaturePropertiesT())
+    output_md.associatedFiles = [labels]
+
+    subgraph = _mfb.SubGraphMetadataT()
+    subgraph.inputTensorMetadata, subgraph.outputTensorMetadata = [input_md], [output_md]
+    model = _mfb.ModelMetadataT()
+    model.name, model.description, model.version = meta.name, meta.description, meta.version
+    model.author, model.license = meta.author, meta.license
+    model.subgraphMetadata = [subgraph]
+    model.minParserVersion = meta.min_parser_version or _MIN_PARSER_VERSION
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=_METADATA_IDENTIFIER)
+    return bytes(builder.Output())
+
+
+def _tensor_metadata(name: str, description: str, value_range: tuple[float, float]):
+    tensor = _mfb.TensorMetadataT()
+    tensor.name, tensor.description = name, description
+    tensor.stats = _mfb.StatsT()
+    tensor.stats.min, tensor.stats.max = [value_range[0]], [value_range[1]]
+    return tensor
+
+
+def _content(kind: int, properties):
+    content = _mfb.ContentT()
+    content.contentPropertiesType, content.contentProperties = kind, properties
+    return content
+
+
+def _set_metadata_buffer(model, schema, metadata: bytes) -> None:
+    """Point the model's TFLITE_METADATA entry at a buffer holding `metadata`, as MetadataPopulator does."""
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(metadata, dtype=np.uint8)
+    entries = list(model.metadata or [])
+    ours = [entry for entry in entries if _text(entry.name) == METADATA_NAME]
+    if ours:  # replace in place; drop duplicate entries a broken writer may have left
+        model.buffers[ours[0].buffer] = buffer
+        model.metadata = [entry for entry in entries if entry is ours[0] or _text(entry.name) != METADATA_NAME]
+        return
+    model.buffers = list(model.buffers or []) + [buffer]
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
+    model.metadata = entries + [entry]
+
+
+class _AlignedBuffer:
+    """Packs a schema BufferT as BufferT.Pack does, with its data starting on a 16-byte boundary."""
+
+    def __init__(self, buffer, schema):
+        self._buffer, self._schema = buffer, schema
+
+    def Pack(self, builder):  # noqa: N802 (the flatbuffers object API's method name)
+        schema, data = self._schema, None
+        if self._buffer.data is not None:
+            payload = np.ascontiguousarray(self._buffer.data, dtype=np.uint8).ravel()
+            builder.Prep(_BUFFER_ALIGNMENT, payload.size)  # so the bytes written next end up aligned
+            data = builder.CreateNumpyVector(payload)
+        schema.BufferStart(builder)
+        if data is not None:
+            schema.BufferAddData(builder, data)
+        schema.BufferAddOffset(builder, self._buffer.offset)
+        schema.BufferAddSize(builder, self._buffer.size)
+        return schema.BufferEnd(builder)
+
+
+def _append_zip(model: bytes, files: dict[str, bytes]) -> bytes:
+    """`model` followed by a stored (uncompressed) zip of `files`, offsets counted from the file start.
+
+    The Task Library's and the Android metadata extractor's zip readers only handle stored entries.
+    """
+    out = io.BytesIO()
+    out.write(model)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:  # "w" starts at out.tell()
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content, compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+# --- reading the model flatbuffer without TensorFlow: only Model.metadata and Model.buffers ---
+# Field slots from TFLite's schema.fbs: Model.buffers = 4, Model.metadata = 6;
+# Metadata.name = 0, Metadata.buffer = 1; Buffer.data = 0, Buffer.offset = 1, Buffer.size = 2.
+
+
+def _metadata_buffer(data: bytes) -> bytes:
+    """The bytes of the buffer the TFLITE_METADATA entry points at."""
+    _check_tflite(data)
+    try:
+        model = flatbuffers.table.Table(data, flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0))
+        for entry in _tables(model, 6):
+            if _string(entry, 0) == METADATA_NAME:
+                index = _scalar(entry, 1, flatbuffers.number_types.Uint32Flags)
+                buffers = _tables(model, 4)
+                if index >= len(buffers):
+                    raise ValueError(f"{METADATA_NAME} points at buffer {index}, but the model has {len(buffers)}")
+                return _buffer_bytes(data, buffers[index])
+    except (IndexError, struct_error) as exc:
+        raise ValueError(f"not a valid TFLite flatbuffer ({exc})") from exc
+    raise ValueError(f"the model has no {METADATA_NAME} metadata entry (no TFLite Model Metadata)")
+
+
+def _field(table, slot: int) -> int:
+    return table.Offset(4 + 2 * slot)
+
+
+def _tables(table, slot: int) -> list:
+    offset = _field(table, slot)
+    if not offset:
+        return []
+    start = table.Vector(offset)
+    return [flatbuffers.table.Table(table.Bytes, table.Indirect(start + 4 * i)) for i in range(table.VectorLen(offset))]
+
+
+def _string(table, slot: int) -> str | None:
+    offset = _field(table, slot)
+    return table.String(offset + table.Pos).decode("utf-8") if offset else None
+
+
+def _scalar(table, slot: int, flags) -> int:
+    offset = _field(table, slot)
+    return table.Get(flags, offset + table.Pos) if offset else 0
+
+
+def _buffer_bytes(data: bytes, buffer) -> bytes:
+    offset = _field(buffer, 0)
+    if offset:
+        start = buffer.Vector(offset)
+        return bytes(data[start : start + buffer.VectorLen(offset)])
+    external = _scalar(buffer, 1, flatbuffers.number_types.Uint64Flags)
+    if external > 1:  # >2 GB models keep buffer data after the flatbuffer, at a file offset
+        return bytes(data[external : external + _scalar(buffer, 2, flatbuffers.number_types.Uint64Flags)])
+    return b""
+
+
+# --- turning the metadata object tree into plain Python values ---
+
+
+def _text(value) -> str | None:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _floats(values) -> list[float] | None:
+    """float32 values as the shortest decimals that round-trip through float32."""
+    return None if values is None else [float(str(np.float32(v))) for v in values]
+
+
+def _enum_values(enum) -> dict[str, int]:
+    return {name: value for name, value in vars(enum).items() if not name.startswith("_")}
+
+
+def _enum_name(enum, value: int) -> str:
+    return {v: k for k, v in _enum_values(enum).items()}.get(value, str(value))
+
+
+def _tensor_dict(tensor) -> dict:
+    stats = tensor.stats
+    return {
+        "name": _text(tensor.name),
+        "description": _text(tensor.description),
+        "min": _floats(stats.min) if stats else None,
+        "max": _floats(stats.max) if stats else None,
+    }
+
+
+def _input_dict(tensor) -> dict:
+    result = _tensor_dict(tensor)
+    content = tensor.content
+    is_image = content is not None and content.contentPropertiesType == _mfb.ContentProperties.ImageProperties
+    result["color_space"] = _enum_name(_mfb.ColorSpaceType, content.contentProperties.colorSpace) if is_image else None
+    norms = [
+        unit.options
+        for unit in tensor.processUnits or []
+        if unit.optionsType == _mfb.ProcessUnitOptions.NormalizationOptions
+    ]
+    result["mean"] = _floats(norms[0].mean) if norms else None
+    result["std"] = _floats(norms[0].std) if norms else None
+    return result
+
+
+def _output_dict(tensor) -> dict:
+    result = _tensor_dict(tensor)
+    result["associated_files"] = [
+        {
+            "name": _text(file.name),
+            "description": _text(file.description),
+            "type": _enum_name(_mfb.AssociatedFileType, file.type),
+        }
+        for file in tensor.associatedFiles or []
+    ]
+    return result

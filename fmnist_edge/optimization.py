@@ -1,0 +1,321 @@
+"""Turn a trained run into edge models, held to an accuracy-drop budget.
+
+    result = fmnist_edge.quantize("runs/vgg", method="prune+qat", sparsity=0.5, epochs=2)
+    print(result.metrics["accuracy"], result.metrics["drop_pp"])
+
+Methods:
+    prune       magnitude pruning (polynomial decay 0 -> sparsity) while fine-tuning, then strip_pruning
+    qat         int8 quantization-aware training (tfmot quantize_model), fine-tuned at a reduced rate
+    prune+qat   pruning, then QAT with tfmot's prune-preserving scheme: the zeros survive
+    ptq-int8    full-integer post-training quantization calibrated on training images
+    ptq-dynamic int8 weights, float activations
+    ptq-fp16    float16 weights
+    auto        ptq-int8, falling back to qat only when its drop breaks the budget
+
+Every method ends the same way: the .tflite is scored by the LiteRT interpreter on the
+full official test set, never by a Keras stand-in, and the drop (float test accuracy
+minus deployed test accuracy, in points) is held to the budget. A broken budget keeps
+the artifacts, marks them failed in metrics.json and raises BudgetExceededError (exit 3).
+The float model in the run directory is only ever read.
+
+Pruning touches Conv2D and Dense kernels only: tfmot's prune-preserving QAT cannot keep
+DepthwiseConv2D zeros, and depthwise kernels hold few weights anyway.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _tf, runtime
+from .conversion import to_tflite
+from .data import Dataset, load_dataset, split_train_val
+from .data.pipeline import make_dataset
+from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
+from .rundir import RunDir, atomic_path, read_json, write_json
+from .settings import TrainSettings
+
+METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
+PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
+
+
+@dataclass(frozen=True)
+class QuantizeSettings:
+    method: str = "auto"
+    sparsity: float = 0.5  # half the conv/dense weights: the zoo's models lose almost nothing at 50%
+    epochs: int = 2  # fine-tuning epochs for prune / qat: enough to recover, short next to training
+    lr: float | None = None  # None: a tenth of the run's learning rate, constant (fine-tuning, not training)
+    calibration: int = 500  # training images that set int8 ranges; PTQ accuracy is flat beyond a few hundred
+    max_drop: float | None = 0.5  # budget in accuracy points (float minus deployed)
+    max_drop_relative: float | None = None  # or in percent of the float accuracy
+
+    def validate(self) -> "QuantizeSettings":
+        if self.method not in METHODS:
+            raise FmnistEdgeError(f"--method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        if not 0.0 <= self.sparsity < 1.0:
+            raise FmnistEdgeError(f"--sparsity must be in [0, 1), got {self.sparsity}")
+        if self.epochs < 1:
+            raise FmnistEdgeError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.lr is not None and not self.lr > 0:
+            raise FmnistEdgeError(f"--lr must be positive, got {self.lr}")
+        if self.calibration < 1:
+            raise FmnistEdgeError(f"--calibration must be at least 1 image, got {self.calibration}")
+        if self.max_drop is not None and self.max_drop_relative is not None:
+            raise FmnistEdgeError("give --max-drop or --max-drop-relative, not both")
+        return self
+
+    def budget(self, float_accuracy: float) -> tuple[float, str]:
+        """The allowed drop in points, and how to say it."""
+        if self.max_drop_relative is not None:
+            allowed = 100.0 * float_accuracy * self.max_drop_relative / 100.0
+            return allowed, f"{self.max_drop_relative:g}% of float accuracy = {allowed:.2f} points"
+        allowed = 0.5 if self.max_drop is None else self.max_drop
+        return allowed, f"{allowed:.2f} points"
+
+
+@dataclass(frozen=True)
+class Optimized:
+    """One optimized variant: its folder (optimized/<method>) and its metrics."""
+
+    path: Path
+    metrics: dict[str, Any]
+
+    @property
+    def tflite_path(self) -> Path:
+        return self.path / "model.tflite"
+
+    def summary(self) -> str:
+        m = self.metrics
+        sparsity = f", sparsity {100 * m['sparsity']['overall']:.1f}%" if m.get("sparsity") else ""
+        return (f"{m['method']}: deployed accuracy {100 * m['accuracy']:.2f}% (float {100 * m['float_accuracy']:.2f}%, "
+                f"drop {m['drop_pp']:+.2f} points, budget {m['budget']}) {'PASS' if m['passed'] else 'FAIL'}; "
+                f"{m['size_bytes']:,} bytes ({m['gzip_bytes']:,} gzipped){sparsity} -> {self.path / 'model.tflite'}")
+
+
+def quantize(run: str | Path, method: str = "auto", *, force: bool = False, progress: str = "auto",
+             **options: Any) -> Optimized:
+    """Optimize a trained run's model and hold the deployed .tflite to the accuracy-drop budget.
+
+    Args:
+        run: a run directory written by `train`.
+        method: one of METHODS.
+        force: replace an existing optimized/<method> folder.
+        progress: "auto", "bar", "lines" or "none" (fine-tuning output).
+        **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative).
+
+    Returns the Optimized variant; raises BudgetExceededError (exit code 3) after writing it when the budget breaks.
+
+    Example:
+        >>> quantize("runs/q", method="ptq-int8", calibration=500).metrics["drop_pp"]
+    """
+    settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
+    job = _Job(RunDir(Path(run)), settings, force, progress)
+    if settings.method != "auto":
+        return job.run(settings.method)
+    try:
+        return job.run("ptq-int8")
+    except BudgetExceededError as exc:
+        if progress != "none":
+            print(f"auto: {exc}; trying qat", flush=True)
+        return job.run("qat")
+
+
+class _Job:
+    def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: str):
+        record = run_dir.read_run()
+        self.model_path = run_dir.require_model()
+        self.run_dir, self.settings, self.force = run_dir, settings, force
+        self.progress = progress
+        self.train_settings = TrainSettings.from_dict(record["settings"])
+        s = self.train_settings
+        data = load_dataset(s.dataset, s.data_dir)
+        self.data: Dataset = data.limit(s.limit) if s.limit else data
+        self.x_train, self.y_train, self.x_val, self.y_val = split_train_val(
+            self.data.x_train, self.data.y_train, s.val_split, s.seed)
+        if settings.calibration > len(self.x_train):
+            raise FmnistEdgeError(f"--calibration {settings.calibration} is larger than the run's "
+                                  f"{len(self.x_train):,} training images")
+        metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+        self.float_accuracy = metrics.get("test_accuracy")
+
+    def run(self, method: str) -> Optimized:
+        final = self.run_dir.root / "optimized" / method
+        if final.exists() and not self.force:
+            raise RunDirError(f"{final}: already exists; pass --force to replace it")
+        keras = _tf.keras()
+        started = time.monotonic()
+        float_model = keras.models.load_model(self.model_path, compile=False)
+        if self.float_accuracy is None:
+            from .training import evaluate_model
+
+            self.float_accuracy = evaluate_model(self.model_path, self.data)["test_accuracy"]
+
+        # Build everything in a staging folder and rename it into place: no half-written variant.
+        staging = final.parent / f".{method}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        extra: dict[str, Any] = {}
+        if method in PTQ_MODES:
+            calibration = self.x_train[: self.settings.calibration]
+            tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
+        elif method == "qat":
+            qat_model = self._fine_tune(self._quantize_aware(float_model))
+            _save_keras(qat_model, staging / "model.keras")
+            tflite = to_tflite(qat_model, "int8-qat")
+        else:  # prune, prune+qat
+            pruned = _strip(self._fine_tune(self._prunable(float_model), pruning=True))
+            extra["sparsity"] = kernel_sparsity(pruned)
+            if method == "prune":
+                _save_keras(pruned, staging / "model.keras")
+                tflite = to_tflite(pruned, "fp32")
+            else:
+                qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True))
+                extra["sparsity_before_qat"] = extra.pop("sparsity")
+                extra["sparsity"] = kernel_sparsity(qat_model)
+                _save_keras(qat_model, staging / "model.keras")
+                tflite = to_tflite(qat_model, "int8-qat")
+        (staging / "model.tflite").write_bytes(tflite)
+        metrics = self._score(method, staging / "model.tflite", float_model, extra)
+        metrics["wall_time_s"] = round(time.monotonic() - started, 2)
+        write_json(staging / "metrics.json", metrics)
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+        result = Optimized(final, metrics)
+        if not metrics["passed"]:
+            raise BudgetExceededError(
+                f"{method}: deployed accuracy {100 * metrics['accuracy']:.2f}% vs float "
+                f"{100 * metrics['float_accuracy']:.2f}%: drop {metrics['drop_pp']:.2f} points exceeds the budget "
+                f"of {metrics['budget']} (artifacts kept, marked failed, in {final})")
+        return result
+
+    # -- the transforms ---------------------------------------------------------------
+
+    def _prunable(self, model):
+        tfmot, keras = _tf.tfmot(), _tf.keras()
+        steps = self.settings.epochs * self._steps_per_epoch()
+        # Masks update every `frequency` steps and must land exactly on end_step to reach the
+        # target; the last 20% of steps fine-tune at the final sparsity.
+        frequency = max(1, steps // 10)
+        end_step = max(frequency, int(0.8 * steps) // frequency * frequency)
+        schedule = tfmot.sparsity.keras.PolynomialDecay(
+            initial_sparsity=0.0, final_sparsity=self.settings.sparsity, begin_step=0, end_step=end_step,
+            frequency=frequency)
+
+        def wrap(layer):
+            if _is_prunable(layer):
+                return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+            return layer
+
+        return keras.models.clone_model(model, clone_function=wrap)
+
+    def _quantize_aware(self, model, preserve_sparsity: bool = False):
+        tfmot = _tf.tfmot()
+        qk = tfmot.quantization.keras
+        try:
+            if preserve_sparsity:
+                return qk.quantize_apply(qk.quantize_annotate_model(model),
+                                         qk.collab_opts.Default8BitPrunePreserveQuantizeScheme())
+            return qk.quantize_model(model)
+        except (ValueError, RuntimeError, TypeError) as exc:
+            raise FmnistEdgeError(f"{self.model_path}: cannot be quantized by tfmot "
+                                  f"({str(exc).strip().splitlines()[0]})") from None
+
+    def _fine_tune(self, model, pruning: bool = False):
+        keras, tfmot = _tf.keras(), _tf.tfmot()
+        s = self.train_settings
+        lr = self.settings.lr or s.lr / 10
+        from .training import make_optimizer
+
+        model.compile(optimizer=make_optimizer(s.optimizer, lr),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
+                      metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+        keras.utils.set_random_seed(s.seed)
+        n = self.data.num_classes
+        train_ds = make_dataset(self.x_train, self.y_train, n, s.batch_size, augment=s.augment, shuffle=True,
+                                seed=s.seed)
+        val_ds = make_dataset(self.x_val, self.y_val, n, s.batch_size) if len(self.x_val) else None
+        callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
+        verbose = {"auto": 2, "bar": 1, "lines": 2, "none": 0}[self.progress]
+        model.fit(train_ds, validation_data=val_ds, epochs=self.settings.epochs, callbacks=callbacks,
+                  verbose=verbose)
+        return model
+
+    def _steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x_train) / self.train_settings.batch_size)
+
+    # -- measuring ----------------------------------------------------------------------
+
+    def _score(self, method: str, tflite_path: Path, float_model, extra: dict[str, Any]) -> dict[str, Any]:
+        deployed = runtime.load_model(tflite_path)
+        accuracy, predicted = runtime.accuracy(deployed, self.data.x_test, self.data.y_test)
+        classes = self.data.class_names
+        per_class = {name: float((predicted[self.data.y_test == i] == i).mean()) for i, name in enumerate(classes)}
+        drop_pp = 100.0 * (self.float_accuracy - accuracy)
+        allowed, budget_text = self.settings.budget(self.float_accuracy)
+        size = tflite_path.stat().st_size
+        float_size = len(to_tflite(float_model, "fp32"))
+        return {
+            "method": method,
+            "accuracy": accuracy,
+            "float_accuracy": self.float_accuracy,
+            "drop_pp": round(drop_pp, 4),
+            "budget": budget_text,
+            "budget_pp": round(allowed, 4),
+            "passed": drop_pp <= allowed,
+            "status": "passed" if drop_pp <= allowed else "failed",
+            "evaluated_with": "LiteRT interpreter on the official test set",
+            "test_images": int(len(self.data.y_test)),
+            "per_class_accuracy": per_class,
+            "size_bytes": size,
+            "gzip_bytes": len(gzip.compress(tflite_path.read_bytes(), compresslevel=9)),
+            "float_tflite_bytes": float_size,
+            "size_vs_float": round(size / float_size, 4),
+            "input": {"dtype": str(deployed.input_dtype), "quantization": deployed.input_quantization},
+            **extra,
+            "settings": dataclasses.asdict(self.settings) | {"method": method},
+        }
+
+
+def kernel_sparsity(model) -> dict[str, Any]:
+    """Fraction of exactly-zero weights in each pruned-kind kernel (Conv2D, Dense), and overall."""
+    per_layer, zeros, total = {}, 0, 0
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)  # QAT wraps layers; the kernel lives on the inner one
+        if not _is_prunable(inner):
+            continue
+        kernel = _kernel_variable(layer).numpy()
+        per_layer[inner.name] = round(float((kernel == 0).mean()), 6)
+        zeros += int((kernel == 0).sum())
+        total += kernel.size
+    return {"overall": round(zeros / total, 6) if total else 0.0, "per_layer": per_layer}
+
+
+def _kernel_variable(layer):
+    # A QAT wrapper swaps `kernel` for a fake-quantized tensor while building: read the variable.
+    for weight in layer.weights:
+        if weight.name.split("/")[-1] in ("kernel:0", "kernel"):
+            return weight
+    raise ValueError(f"{layer.name}: no kernel variable")
+
+
+def _is_prunable(layer) -> bool:
+    keras = _tf.keras()
+    return (isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+            and not isinstance(layer, keras.layers.DepthwiseConv2D))
+
+
+def _strip(model):
+    return _tf.tfmot().sparsity.keras.strip_pruning(model)
+
+
+def _save_keras(model, path: Path) -> None:
+    with _tf.tfmot().quantization.keras.quantize_scope(), atomic_path(path) as tmp:
+        model.save(tmp)

@@ -1,0 +1,137 @@
+"""Run exported models on uint8 images, with no TensorFlow: what a device needs.
+
+    model = load_model("runs/q/optimized/qat/model.tflite")
+    scores = model.predict(images_uint8)          # (N, classes) float32 probabilities
+
+Every deployed model follows one input contract: NHWC images; float models take pixels
+scaled to [0, 1]; integer models take raw uint8 pixels (their input scale is 1/255 with
+zero point 0, so a camera's bytes go straight in). `predict` always takes the uint8
+images (N, H, W) or (N, H, W, 1) and applies the model's own input convention, so
+every format is scored the same way.
+
+.tflite files run in LiteRT (`ai-edge-litert`), or `tflite-runtime` where only that is
+installed; .onnx files run in onnxruntime.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._quiet import quiet_native_stderr
+from .errors import FmnistEdgeError
+
+DEFAULT_BATCH = 256  # large enough to amortize interpreter calls, small enough for any phone-class memory
+
+
+class TFLiteModel:
+    """A .tflite model in the LiteRT interpreter, resized to any batch on demand."""
+
+    def __init__(self, path: str | Path, num_threads: int | None = None):
+        self.path = Path(path)
+        Interpreter = _tflite_interpreter_class()
+        try:
+            with quiet_native_stderr():
+                self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        except (ValueError, RuntimeError) as exc:
+            raise FmnistEdgeError(f"{self.path}: not a loadable TFLite model ({_first_line(exc)})") from None
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
+        self._input, self._output = inputs[0], outputs[0]
+        self._batch = None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """(H, W, C) of one image."""
+        return tuple(int(d) for d in self._input["shape"][1:])
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self._input["dtype"])
+
+    @property
+    def input_quantization(self) -> tuple[float, int] | None:
+        scale, zero_point = self._input["quantization"]
+        return (float(scale), int(zero_point)) if scale else None
+
+    def predict(self, images: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """Class scores (N, classes) as float32 for uint8 images (N, H, W[, 1])."""
+        images = _as_nhwc_uint8(images, self.input_shape, self.path)
+        chunks = [self._run(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, int(self._output["shape"][-1])), np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        first_call = self._batch is None
+        if self._batch != len(batch):
+            self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *self.input_shape])
+            with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate here
+                self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]
+            self._output = self._interpreter.get_output_details()[0]
+            self._batch = len(batch)
+        self._interpreter.set_tensor(self._input["index"], _to_input(batch, self.input_dtype, self.input_quantization))
+        if first_call:
+            with quiet_native_stderr():  # ... or here, on the first invoke
+                self._interpreter.invoke()
+        else:
+            self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._output["index"])
+        scale, zero_point = self._output["quantization"]
+        if scale:
+            return ((raw.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        return raw.astype(np.float32)
+
+
+def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel:
+    """Load an exported model by its suffix (.tflite). Unknown suffix or missing file: FmnistEdgeError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FmnistEdgeError(f"{path}: no such model file")
+    if path.suffix == ".tflite":
+        return TFLiteModel(path, num_threads=num_threads)
+    raise FmnistEdgeError(f"{path}: unsupported model format {path.suffix!r} (expected .tflite)")
+
+
+def accuracy(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """Top-1 accuracy of `model` on uint8 images, and its predicted labels."""
+    predicted = model.predict(images).argmax(axis=1)
+    return float((predicted == labels).mean()), predicted
+
+
+def _to_input(batch: np.ndarray, dtype: np.dtype, quantization: tuple[float, int] | None) -> np.ndarray:
+    if dtype == np.float32:
+        return batch.astype(np.float32) / 255.0
+    if quantization is None:
+        raise FmnistEdgeError(f"integer input of type {dtype} without quantization parameters")
+    scale, zero_point = quantization
+    if dtype == np.uint8 and abs(scale * 255.0 - 1.0) < 1e-6 and zero_point == 0:
+        return batch  # the raw-pixel contract: no arithmetic at all
+    info = np.iinfo(dtype)
+    q = np.round(batch.astype(np.float32) / 255.0 / scale + zero_point)
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def _as_nhwc_uint8(images: np.ndarray, shape: tuple[int, ...], where: Path) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.dtype != np.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != tuple(shape):
+        raise FmnistEdgeError(f"{where}: expects uint8 images shaped (N, {', '.join(map(str, shape))}), "
+                              f"got {images.dtype} {tuple(images.shape)}")
+    return images
+
+
+def _tflite_interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise FmnistEdgeError("running .tflite models needs LiteRT: pip install ai-edge-litert") from None
+    return Interpreter
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

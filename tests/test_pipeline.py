@@ -1,0 +1,96 @@
+"""The tf.data pipeline and the learning-rate schedules."""
+import numpy as np
+import pytest
+
+from fmnist_edge.data.pipeline import MAX_SHIFT_PX, make_dataset, random_erasing
+from fmnist_edge.settings import resolve_settings
+from fmnist_edge.training import _optimizer
+
+
+def _square_images(n=64, size=28):
+    """A bright 8x8 square in the middle of each image: shifts and flips are easy to see."""
+    x = np.zeros((n, size, size), np.uint8)
+    x[:, 10:18, 8:16] = 200
+    return x, np.arange(n) % 10
+
+
+def _batches(ds):
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def test_no_augmentation_scales_to_unit_range_and_one_hot_labels_in_order(fashion_mnist):
+    x, y = fashion_mnist.x_test[:300], fashion_mnist.y_test[:300]
+    images, labels = _batches(make_dataset(x, y, 10, batch_size=128))
+    assert images.shape == (300, 28, 28, 1) and images.dtype == np.float32
+    np.testing.assert_allclose(images[..., 0], x / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(labels.argmax(axis=1), y)
+    np.testing.assert_array_equal(labels.sum(axis=1), 1)
+
+
+def test_shuffle_keeps_every_image_once():
+    x, y = _square_images()
+    x[:, 0, 0] = np.arange(64)  # tag each image
+    images, labels = _batches(make_dataset(x, y, 10, batch_size=16, shuffle=True, seed=1))
+    tags = np.round(images[:, 0, 0, 0] * 255).astype(int)
+    assert sorted(tags) == list(range(64)) and list(tags) != list(range(64))
+    np.testing.assert_array_equal(labels.argmax(axis=1), y[tags])
+
+
+def test_basic_augmentation_shifts_whole_pixels_and_flips():
+    x, y = _square_images(256)
+    images, _ = _batches(make_dataset(x, y, 10, batch_size=64, augment="basic", seed=3))
+    values = np.unique(np.round(images * 255))
+    assert set(values) <= {0.0, 200.0}, "nearest interpolation must not blur"
+    bright = images[..., 0] > 0
+    assert (bright.sum(axis=(1, 2)) <= 64).all() and (bright.sum(axis=(1, 2)) >= 64 - 8 * MAX_SHIFT_PX).all()
+    rows = np.array([np.nonzero(b.any(axis=1))[0].min() for b in bright])
+    cols = np.array([np.nonzero(b.any(axis=0))[0].min() for b in bright])
+    assert np.abs(rows - 10).max() <= MAX_SHIFT_PX and len(set(rows)) > 1
+    # The square spans columns 8..15; a flip moves it to 12..19, then the shift applies.
+    assert (np.abs(cols - 8) <= MAX_SHIFT_PX).any() and (np.abs(cols - 12) <= MAX_SHIFT_PX).any()
+
+
+def test_strong_augmentation_erases_a_rectangle_in_about_half_the_images():
+    from fmnist_edge import _tf
+
+    tf = _tf.tf()
+    ones = tf.ones((400, 28, 28, 1))
+    erased = random_erasing(ones).numpy()[..., 0]
+    zero = erased == 0
+    changed = zero.any(axis=(1, 2))
+    assert 0.35 < changed.mean() < 0.65
+    for mask in zero[changed][:50]:
+        r, c = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        assert mask[r.min():r.max() + 1, c.min():c.max() + 1].all(), "the erased area is one rectangle"
+        assert 0.02 * 784 * 0.5 <= mask.sum() <= 0.25 * 784 * 1.5
+
+
+def test_strong_pipeline_runs_on_closet_canvases():
+    x = np.full((8, 64, 128), 100, np.uint8)
+    images, labels = _batches(make_dataset(x, np.arange(8) % 9, 9, batch_size=4, augment="strong"))
+    assert images.shape == (8, 64, 128, 1) and labels.shape == (8, 9)
+
+
+def _lr(optimizer, step):
+    schedule = optimizer._learning_rate
+    return float(schedule(step)) if callable(schedule) else float(schedule)
+
+
+def test_exp_schedule_is_lr_times_0_9_per_epoch():
+    s = resolve_settings("cnn-bn", recipe="paper", epochs=10)
+    opt = _optimizer(s, steps_per_epoch=100)
+    for epoch in (0, 1, 5):
+        for step in (0, 99):
+            assert _lr(opt, epoch * 100 + step) == pytest.approx(1e-3 * 0.9 ** epoch)
+
+
+def test_cosine_and_onecycle_schedules():
+    cosine = _optimizer(resolve_settings("vgg198k", epochs=10, lr=0.01), steps_per_epoch=10)
+    assert _lr(cosine, 0) == pytest.approx(0.01) and _lr(cosine, 100) == pytest.approx(0.0, abs=1e-9)
+    onecycle = _optimizer(resolve_settings("vgg198k", epochs=10, lr=0.01, schedule="onecycle"), steps_per_epoch=10)
+    assert _lr(onecycle, 0) == pytest.approx(0.01 / 25)
+    assert _lr(onecycle, 30) == pytest.approx(0.01)  # the peak at 30% of the run
+    assert _lr(onecycle, 100) < 0.01 / 25
+    constant = _optimizer(resolve_settings("mlp", recipe="paper"), steps_per_epoch=10)
+    assert type(constant).__name__ == "SGD" and _lr(constant, 500) == pytest.approx(0.025)
