@@ -43,6 +43,8 @@ from .rundir import RunDir, atomic_path, read_json, write_json
 from .settings import TrainSettings
 
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
+# Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
+DEFAULT_MAX_DROP_PP = 0.5
 PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
 
 
@@ -53,7 +55,7 @@ class QuantizeSettings:
     epochs: int = 2  # fine-tuning epochs for prune / qat: enough to recover, short next to training
     lr: float | None = None  # None: a tenth of the run's learning rate, constant (fine-tuning, not training)
     calibration: int = 500  # training images that set int8 ranges; PTQ accuracy is flat beyond a few hundred
-    max_drop: float | None = 0.5  # budget in accuracy points (float minus deployed)
+    max_drop: float | None = None  # budget in accuracy points (float minus deployed); None = DEFAULT_MAX_DROP_PP
     max_drop_relative: float | None = None  # or in percent of the float accuracy
 
     def validate(self) -> "QuantizeSettings":
@@ -76,7 +78,7 @@ class QuantizeSettings:
         if self.max_drop_relative is not None:
             allowed = 100.0 * float_accuracy * self.max_drop_relative / 100.0
             return allowed, f"{self.max_drop_relative:g}% of float accuracy = {allowed:.2f} points"
-        allowed = 0.5 if self.max_drop is None else self.max_drop
+        allowed = DEFAULT_MAX_DROP_PP if self.max_drop is None else self.max_drop
         return allowed, f"{allowed:.2f} points"
 
 
@@ -278,7 +280,8 @@ class _Job:
             "gzip_bytes": len(gzip.compress(tflite_path.read_bytes(), compresslevel=9)),
             "float_tflite_bytes": float_size,
             "size_vs_float": round(size / float_size, 4),
-            "input": {"dtype": str(deployed.input_dtype), "quantization": deployed.input_quantization},
+            "input": {"dtype": str(deployed.input_dtype),
+                      "quantization": list(deployed.input_quantization or ()) or None},
             **extra,
             "settings": dataclasses.asdict(self.settings) | {"method": method},
         }

@@ -1,6 +1,7 @@
 """TFLite Model Metadata written without tflite-support: fields, labels zip, runtime, replacement."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -48,7 +49,21 @@ CUSTOM = ImageClassifierMetadata(
 )
 
 
-def expected_dict(meta: ImageClassifierMetadata) -> dict:
+def f32(value: float) -> float:
+    """What a float32 field reads back as: the shortest decimal that round-trips through float32."""
+    return float(str(np.float32(value)))
+
+
+def expected_dict(meta: ImageClassifierMetadata, io_type: str = "float32") -> dict:
+    """read_metadata's answer; stats left as None follow the model's input/output type (float32 or uint8)."""
+    if meta.input_range is not None:
+        input_min, input_max = [meta.input_range[0]], [meta.input_range[1]]
+    elif io_type == "uint8":
+        input_min, input_max = [0.0], [255.0]
+    else:
+        pairs = list(zip(meta.norm_mean, meta.norm_std))
+        input_min, input_max = [f32(-m / s) for m, s in pairs], [f32((255 - m) / s) for m, s in pairs]
+    output_range = meta.output_range or ((0.0, 255.0) if io_type == "uint8" else (0.0, 1.0))
     return {
         "name": meta.name,
         "description": meta.description,
@@ -62,14 +77,14 @@ def expected_dict(meta: ImageClassifierMetadata) -> dict:
             "color_space": meta.color_space,
             "mean": list(meta.norm_mean),
             "std": list(meta.norm_std),
-            "min": [meta.input_range[0]],
-            "max": [meta.input_range[1]],
+            "min": input_min,
+            "max": input_max,
         },
         "output": {
             "name": meta.output_name,
             "description": "Probabilities of the labels respectively.",
-            "min": [meta.output_range[0]],
-            "max": [meta.output_range[1]],
+            "min": [output_range[0]],
+            "max": [output_range[1]],
             "associated_files": [
                 {
                     "name": meta.labels_file,
@@ -125,6 +140,12 @@ def model_bytes(request) -> bytes:
     return request.getfixturevalue(f"{request.param}_tflite")
 
 
+def io_type(model: bytes) -> str:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_content=model).get_input_details()[0]["dtype"].__name__
+
+
 def interpreter_outputs(model: bytes, inputs: np.ndarray) -> np.ndarray:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -174,12 +195,27 @@ def plain(obj):
 
 @pytest.mark.slow
 def test_read_metadata_returns_every_field_as_given(model_bytes):
-    assert read_metadata(add_metadata(model_bytes, META)) == expected_dict(META)
+    assert read_metadata(add_metadata(model_bytes, META)) == expected_dict(META, io_type(model_bytes))
 
 
 @pytest.mark.slow
 def test_read_metadata_returns_non_default_fields_as_given(float_tflite):
     assert read_metadata(add_metadata(float_tflite, CUSTOM)) == expected_dict(CUSTOM)
+
+
+@pytest.mark.slow
+def test_stats_follow_the_tensor_type_like_tflite_supports_writer(float_tflite, int8_tflite):
+    assert io_type(float_tflite) == "float32" and io_type(int8_tflite) == "uint8"
+    tagged = read_metadata(add_metadata(float_tflite, META))
+    assert (tagged["input"]["min"], tagged["input"]["max"]) == ([0.0], [1.0])  # pixels / 255
+    assert (tagged["output"]["min"], tagged["output"]["max"]) == ([0.0], [1.0])
+    tagged = read_metadata(add_metadata(int8_tflite, META))
+    assert (tagged["input"]["min"], tagged["input"]["max"]) == ([0.0], [255.0])
+    assert (tagged["output"]["min"], tagged["output"]["max"]) == ([0.0], [255.0])
+    per_channel = dataclasses.replace(CUSTOM, input_range=None, output_range=None)
+    tagged = read_metadata(add_metadata(float_tflite, per_channel))
+    assert tagged == expected_dict(per_channel, "float32")
+    assert tagged["input"]["min"] == [f32(-0.1 / 0.3), f32(-127.5 / 58.4), f32(-3.3 / 1e-3)]  # per channel
 
 
 @pytest.mark.slow

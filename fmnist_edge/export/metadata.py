@@ -13,6 +13,13 @@ image-classifier MetadataWriter with the `flatbuffers` package:
     out.write_bytes(add_metadata(plain.read_bytes(), meta))
     read_metadata(out.read_bytes())["output"]["associated_files"]  # [{"name": "labels.txt", ...}]
 
+Checked against tflite-support 0.4.4 in a separate environment: its MetadataDisplayer parses
+the result, and its populated image-classifier metadata is the same apart from the color space
+(its create_for_inference always writes RGB). Its Task Library ImageClassifier, like MediaPipe
+Tasks, accepts only RGB inputs of shape 1 x H x W x 3 and refuses GRAYSCALE ("Only RGB color
+space is supported for now"). So a 28x28x1 model needs an RGB-input variant to run there; on
+an RGB model it read these labels and normalization and matched LiteRT's scores exactly.
+
 Writing (`add_metadata`) uses TensorFlow's generated TFLite schema module
 (tensorflow.lite.python.schema_py_generated, imported when called). Reading (`read_metadata`,
 `read_associated_files`) needs only `flatbuffers` and `zipfile`, so an install without
@@ -49,6 +56,7 @@ _BUFFER_ALIGNMENT = 16
 # schema member in use. All members written here (ImageProperties, FeatureProperties,
 # NormalizationOptions, Stats, a TENSOR_AXIS_LABELS file without a version) exist since 1.0.0.
 _MIN_PARSER_VERSION = "1.0.0"
+_OPTIONAL_FIELDS = ("input_range", "output_range", "min_parser_version")  # may be None
 _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same model and metadata give the same bytes
 # The descriptions tflite-support's image-classifier MetadataWriter writes.
 _INPUT_DESCRIPTION = "Input image to be classified."
@@ -77,10 +85,13 @@ class ImageClassifierMetadata:
     # MetadataWriter records it anyway, and so does this module.
     norm_mean: tuple[float, ...] = (0.0,)
     norm_std: tuple[float, ...] = (255.0,)
-    # Stats min/max of the input content (informational; the Task Library does not read them).
-    # tflite-support records uint8 inputs as 0..255 and float inputs in normalized units.
-    input_range: tuple[float, float] = (0.0, 255.0)
-    output_range: tuple[float, float] = (0.0, 1.0)  # softmax probabilities
+    # Stats: the (min, max) of the values in the input / output tensor (informational; the Task
+    # Library does not read them). None derives them from the tensor's type, as tflite-support's
+    # image-classifier MetadataWriter does: uint8 -> (0, 255); float32 input -> the pixel range
+    # 0..255 normalized, (0 - mean) / std .. (255 - mean) / std, so (0, 1) by default; float32
+    # output -> (0, 1), softmax probabilities; any other type -> no stats.
+    input_range: tuple[float, float] | None = None
+    output_range: tuple[float, float] | None = None
     labels_file: str = "labels.txt"  # name of the label file in the appended zip
     # None records what tflite-support's MetadataPopulator computes for this content: "1.0.0".
     min_parser_version: str | None = None
@@ -90,9 +101,9 @@ class ImageClassifierMetadata:
             value = getattr(self, field.name)
             if field.name == "labels":
                 value = tuple(value)
-            elif field.name in ("norm_mean", "norm_std", "input_range", "output_range"):
+            elif field.name in ("norm_mean", "norm_std") or (field.name.endswith("_range") and value is not None):
                 value = tuple(float(v) for v in value)
-            elif not isinstance(value, str) and not (field.name == "min_parser_version" and value is None):
+            elif not isinstance(value, str) and not (field.name in _OPTIONAL_FIELDS and value is None):
                 raise ValueError(f"ImageClassifierMetadata.{field.name} must be a string, got {value!r}")
             object.__setattr__(self, field.name, value)
         if self.color_space not in _enum_values(_mfb.ColorSpaceType):
@@ -106,7 +117,7 @@ class ImageClassifierMetadata:
         if any(std == 0 for std in self.norm_std):
             raise ValueError(f"norm_std must not contain 0: got {self.norm_std}")
         for range_name in ("input_range", "output_range"):
-            if len(getattr(self, range_name)) != 2:
+            if getattr(self, range_name) is not None and len(getattr(self, range_name)) != 2:
                 raise ValueError(f"{range_name} must be (min, max), got {getattr(self, range_name)}")
         if not self.labels:
             raise ValueError("labels must not be empty")
@@ -167,7 +178,9 @@ def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
     if any((buffer.offset or 0) > 1 for buffer in model.buffers or ()):
         raise ValueError("buffers stored outside the flatbuffer (models over 2 GB) are not supported")
 
-    _set_metadata_buffer(model, schema, _build_metadata(meta))
+    input_stats = _input_range(meta, subgraph.tensors[int(subgraph.inputs[0])].type, schema.TensorType)
+    output_stats = _output_range(meta, subgraph.tensors[int(subgraph.outputs[0])].type, schema.TensorType)
+    _set_metadata_buffer(model, schema, _build_metadata(meta, input_stats, output_stats))
     model.buffers = [_AlignedBuffer(buffer, schema) for buffer in model.buffers]
     builder = flatbuffers.Builder(len(tflite_bytes) + 4096)  # sized once: growing copies the buffer
     builder.Finish(model.Pack(builder), file_identifier=_MODEL_IDENTIFIER)
@@ -245,7 +258,28 @@ def _as_list(values) -> list[int]:
     return [] if values is None else [int(v) for v in values]
 
 
-def _build_metadata(meta: ImageClassifierMetadata) -> bytes:
+# Stats as (per-channel minima, per-channel maxima), or None for no stats.
+_Stats = tuple[list[float], list[float]] | None
+
+
+def _input_range(meta: ImageClassifierMetadata, tensor_type: int, types) -> _Stats:
+    if meta.input_range is not None:
+        return [meta.input_range[0]], [meta.input_range[1]]
+    if tensor_type == types.UINT8:
+        return [0.0], [255.0]
+    if tensor_type == types.FLOAT32:  # pixels 0..255 after normalization, per channel
+        pairs = list(zip(meta.norm_mean, meta.norm_std))
+        return [(0.0 - mean) / std for mean, std in pairs], [(255.0 - mean) / std for mean, std in pairs]
+    return None
+
+
+def _output_range(meta: ImageClassifierMetadata, tensor_type: int, types) -> _Stats:
+    if meta.output_range is not None:
+        return [meta.output_range[0]], [meta.output_range[1]]
+    return {types.UINT8: ([0.0], [255.0]), types.FLOAT32: ([0.0], [1.0])}.get(tensor_type)
+
+
+def _build_metadata(meta: ImageClassifierMetadata, input_stats: _Stats, output_stats: _Stats) -> bytes:
     """The ModelMetadata flatbuffer (identifier M001) that tflite-support's image-classifier writer makes."""
     image = _mfb.ImagePropertiesT()
     image.colorSpace = _enum_values(_mfb.ColorSpaceType)[meta.color_space]
@@ -253,14 +287,14 @@ def _build_metadata(meta: ImageClassifierMetadata) -> bytes:
     normalization.mean, normalization.std = list(meta.norm_mean), list(meta.norm_std)
     unit = _mfb.ProcessUnitT()
     unit.optionsType, unit.options = _mfb.ProcessUnitOptions.NormalizationOptions, normalization
-    input_md = _tensor_metadata(meta.input_name, _INPUT_DESCRIPTION, meta.input_range)
+    input_md = _tensor_metadata(meta.input_name, _INPUT_DESCRIPTION, input_stats)
     input_md.content = _content(_mfb.ContentProperties.ImageProperties, image)
     input_md.processUnits = [unit]
 
     labels = _mfb.AssociatedFileT()
     labels.name, labels.description = meta.labels_file, _LABELS_DESCRIPTION
     labels.type = _mfb.AssociatedFileType.TENSOR_AXIS_LABELS
-    output_md = _tensor_metadata(meta.output_name, _OUTPUT_DESCRIPTION, meta.output_range)
+    output_md = _tensor_metadata(meta.output_name, _OUTPUT_DESCRIPTION, output_stats)
     output_md.content = _content(_mfb.ContentProperties.FeatureProperties, _mfb.FeaturePropertiesT())
     output_md.associatedFiles = [labels]
 
@@ -276,11 +310,12 @@ def _build_metadata(meta: ImageClassifierMetadata) -> bytes:
     return bytes(builder.Output())
 
 
-def _tensor_metadata(name: str, description: str, value_range: tuple[float, float]):
+def _tensor_metadata(name: str, description: str, stats: _Stats):
     tensor = _mfb.TensorMetadataT()
     tensor.name, tensor.description = name, description
-    tensor.stats = _mfb.StatsT()
-    tensor.stats.min, tensor.stats.max = [value_range[0]], [value_range[1]]
+    tensor.stats = _mfb.StatsT()  # an empty Stats table when the range is unknown, as tflite-support writes
+    if stats is not None:
+        tensor.stats.min, tensor.stats.max = stats
     return tensor
 
 

@@ -1,0 +1,194 @@
+"""quantize: every method on a briefly trained real model, the budget gate, sparsity, calibration, bad input."""
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge import runtime
+from fmnist_edge.cli import cli
+from fmnist_edge.conversion import to_tflite
+from fmnist_edge.errors import BudgetExceededError, FmnistEdgeError
+from fmnist_edge.optimization import METHODS, quantize
+
+pytestmark = pytest.mark.slow
+FLOAT_MODEL_SHA = {}  # run directory -> sha256 of its model.keras right after training
+NO_BUDGET = 100.0  # points: behaviour tests, not accuracy tests (the benchmark holds the real targets)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """vgg198k trained for one epoch on 3,000 real images (about 43% test accuracy)."""
+    from fmnist_edge.training import train
+
+    out = tmp_path_factory.mktemp("opt") / "run"
+    train("vgg198k", out, epochs=1, limit=3000, progress="none")
+    FLOAT_MODEL_SHA[out] = _sha(out / "model.keras")
+    return out
+
+
+@pytest.fixture(scope="module")
+def variants(trained_run):
+    """Every method once, on the shared run, with a budget that cannot fail."""
+    return {m: quantize(trained_run, m, epochs=1, max_drop=NO_BUDGET, progress="none") for m in METHODS if m != "auto"}
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("optimized"))
+    return copy
+
+
+def test_the_float_model_is_never_touched(trained_run, variants):
+    assert _sha(trained_run / "model.keras") == FLOAT_MODEL_SHA[trained_run]
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "auto"])
+def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist, method):
+    result = variants[method]
+    folder = trained_run / "optimized" / method
+    assert result.path == folder and (folder / "model.tflite").is_file()
+    assert json.loads((trained_run / "run.json").read_text())["status"] == "complete"
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m == result.metrics
+    # The recorded accuracy is the deployed file's, on the full official test set.
+    deployed = runtime.load_model(folder / "model.tflite")
+    accuracy, _ = runtime.accuracy(deployed, fashion_mnist.x_test, fashion_mnist.y_test)
+    assert m["accuracy"] == accuracy and m["test_images"] == 10000
+    float_accuracy = json.loads((trained_run / "metrics.json").read_text())["test_accuracy"]
+    assert m["float_accuracy"] == float_accuracy
+    assert m["drop_pp"] == pytest.approx(100 * (float_accuracy - accuracy), abs=1e-4)
+    assert m["passed"] is True and m["status"] == "passed"
+    assert m["size_bytes"] == (folder / "model.tflite").stat().st_size and 0 < m["gzip_bytes"]
+    assert set(m["per_class_accuracy"]) == set(fashion_mnist.class_names)
+    integer = method in ("qat", "prune+qat", "ptq-int8")
+    assert m["input"]["dtype"] == ("uint8" if integer else "float32")
+    if integer:
+        # The raw-pixel contract: uint8 camera bytes are the model's input as they are.
+        scale, zero_point = m["input"]["quantization"]
+        assert scale == pytest.approx(1 / 255) and zero_point == 0
+        assert m["size_vs_float"] <= 0.28
+    if method in ("qat", "prune", "prune+qat"):
+        assert (folder / "model.keras").is_file()
+    assert not list(folder.parent.glob(".*partial*")), "staging folder left behind"
+
+
+def test_prune_then_qat_keeps_every_layers_sparsity(variants):
+    result = variants["prune+qat"]
+    before, after = result.metrics["sparsity_before_qat"], result.metrics["sparsity"]
+    assert after == before
+    assert after["overall"] == pytest.approx(0.5, abs=0.01)
+    assert len(after["per_layer"]) == 7 and all(v == pytest.approx(0.5, abs=0.01) for v in after["per_layer"].values())
+    # Pruning pays off in the compressed size, not in the plain .tflite.
+    plain = variants["qat"].metrics
+    assert result.metrics["gzip_bytes"] < 0.8 * plain["gzip_bytes"]
+
+
+def test_budget_failure_exits_3_keeps_artifacts_and_marks_them_failed(run_copy):
+    float_model = _sha(run_copy / "model.keras")
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "ptq-dynamic", "--max-drop", "-100"])
+    assert result.exit_code == 3, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error: ptq-dynamic: deployed accuracy ") and "exceeds the budget of -100.00 points" in line
+    m = json.loads((run_copy / "optimized" / "ptq-dynamic" / "metrics.json").read_text())
+    assert m["passed"] is False and m["status"] == "failed"
+    assert (run_copy / "optimized" / "ptq-dynamic" / "model.tflite").is_file()
+    assert _sha(run_copy / "model.keras") == float_model
+
+
+def test_relative_budget(run_copy):
+    with pytest.raises(BudgetExceededError, match=r"budget of -50% of float accuracy"):
+        quantize(run_copy, "ptq-fp16", max_drop_relative=-50, progress="none")
+    ok = quantize(run_copy, "ptq-fp16", max_drop_relative=50, force=True, progress="none")
+    assert ok.metrics["budget_pp"] == pytest.approx(50 * ok.metrics["float_accuracy"])
+
+
+def test_auto_falls_back_to_qat_only_when_ptq_breaks_the_budget(run_copy):
+    assert quantize(run_copy, "auto", max_drop=NO_BUDGET, progress="none").metrics["method"] == "ptq-int8"
+    assert not (run_copy / "optimized" / "qat").exists()
+    # A budget PTQ cannot meet (its drop is positive on this run) but QAT can (it keeps training).
+    ptq_drop = json.loads((run_copy / "optimized" / "ptq-int8" / "metrics.json").read_text())["drop_pp"]
+    result = quantize(run_copy, "auto", max_drop=ptq_drop - 0.01, epochs=1, force=True, progress="none")
+    assert result.metrics["method"] == "qat"
+    assert json.loads((run_copy / "optimized" / "ptq-int8" / "metrics.json").read_text())["passed"] is False
+
+
+def test_calibration_images_set_the_quantization_ranges(trained_run, fashion_mnist):
+    from fmnist_edge import _tf
+
+    model = _tf.keras().models.load_model(trained_run / "model.keras", compile=False)
+    images = fashion_mnist.x_train[:64]
+
+    def activation_ranges(calibration):
+        path = trained_run / "calibration_probe.tflite"
+        path.write_bytes(to_tflite(model, "int8", calibration_images=calibration))
+        interpreter = runtime._tflite_interpreter_class()(model_path=str(path))
+        return {d["name"]: d["quantization"] for d in interpreter.get_tensor_details() if d["quantization"][0]}
+
+    normal, again, dark = activation_ranges(images), activation_ranges(images), activation_ranges(images // 4)
+    assert normal == again, "calibration must be deterministic"
+    changed = [name for name in normal if normal[name] != dark[name]]
+    assert len(changed) > len(normal) // 4, "darker calibration images must move the activation ranges"
+
+
+def test_python_api_and_cli_give_the_same_model(trained_run, tmp_path):
+    cli_copy = tmp_path / "cli"
+    shutil.copytree(trained_run, cli_copy, ignore=shutil.ignore_patterns("optimized"))
+    result = CliRunner().invoke(cli, ["quantize", str(cli_copy), "--method", "ptq-int8", "--calibration", "200",
+                                      "--max-drop", str(NO_BUDGET), "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    api = quantize(trained_run, "ptq-int8", calibration=200, max_drop=NO_BUDGET, force=True, progress="none")
+    assert _sha(cli_copy / "optimized" / "ptq-int8" / "model.tflite") == _sha(api.tflite_path)
+    assert printed["accuracy"] == api.metrics["accuracy"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sparsity", "1.0", "--method", "prune"], "--sparsity must be in [0, 1), got 1.0"),
+    (["--sparsity", "-0.1", "--method", "prune"], "--sparsity must be in [0, 1), got -0.1"),
+    (["--calibration", "0", "--method", "ptq-int8"], "--calibration must be at least 1 image, got 0"),
+    (["--calibration", "999999", "--method", "ptq-int8"], "--calibration 999999 is larger than the run's 2,700 training images"),
+    (["--max-drop", "1", "--max-drop-relative", "1"], "give --max-drop or --max-drop-relative, not both"),
+])
+def test_bad_options_exit_2(trained_run, args, message):
+    result = CliRunner().invoke(cli, ["quantize", str(trained_run)] + args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_existing_variant_is_not_replaced_without_force(run_copy):
+    earlier = run_copy / "optimized" / "ptq-fp16"
+    earlier.mkdir(parents=True)
+    (earlier / "metrics.json").write_text('{"kept": true}')
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "ptq-fp16"])
+    assert result.exit_code == 2 and "already exists; pass --force" in result.output
+    assert (earlier / "metrics.json").read_text() == '{"kept": true}'
+
+
+def test_run_without_a_model_exits_2(run_copy, tmp_path):
+    (run_copy / "model.keras").unlink()
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "ptq-int8"])
+    assert result.exit_code == 2 and "no trained model (model.keras is missing)" in result.output
+    result = CliRunner().invoke(cli, ["quantize", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "not a run directory (no run.json)" in result.output
+
+
+def test_unquantizable_model_exits_2(run_copy):
+    from fmnist_edge import _tf
+
+    keras = _tf.keras()
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.LayerNormalization()(x)  # tfmot's default 8-bit scheme has no config for it
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    keras.Model(inputs, outputs).save(run_copy / "model.keras")
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "qat", "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be quantized by tfmot" in result.output and "Traceback" not in result.output
