@@ -5,12 +5,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The main job's short budget: a few minutes on 2 CPU cores.
-RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision --out runs/quickstart --force
+RUN_DIR  ?= runs/quickstart
+RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision
 
 .PHONY: run test install data
 
 run: install data
-	$(BIN)/fmnist-edge train $(RUN_ARGS)
+	$(BIN)/fmnist-edge train $(RUN_ARGS) --out $(RUN_DIR) --force
+	$(BIN)/fmnist-edge quantize $(RUN_DIR) --method qat --epochs 1 --force
 
 test: install data
 	$(BIN)/python -m pytest -q --durations=15

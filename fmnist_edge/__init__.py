@@ -20,6 +20,10 @@ _API = {
     "train": "training",
     "Run": "training",
     "evaluate_model": "training",
+    "quantize": "optimization",
+    "Optimized": "optimization",
+    "QuantizeSettings": "optimization",
+    "load_model": "runtime",
     "TrainSettings": "settings",
     "resolve_settings": "settings",
     "build_model": "models",
@@ -31,6 +35,7 @@ _API = {
     "save_closet": "data",
     "load_closet": "data",
     "FmnistEdgeError": "errors",
+    "BudgetExceededError": "errors",
 }
 
 __all__ = sorted(_API) + ["__version__"]
