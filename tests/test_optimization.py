@@ -3,14 +3,13 @@ import hashlib
 import json
 import shutil
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from fmnist_edge import runtime
 from fmnist_edge.cli import cli
 from fmnist_edge.conversion import to_tflite
-from fmnist_edge.errors import BudgetExceededError, FmnistEdgeError
+from fmnist_edge.errors import BudgetExceededError
 from fmnist_edge.optimization import METHODS, quantize
 
 pytestmark = pytest.mark.slow
