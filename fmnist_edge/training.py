@@ -134,7 +134,7 @@ class _Trainer:
         self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
 
     def run(self) -> Run:
-        s, keras, _tf = self.settings, _tf.keras(), _tf.tf()
+        s, keras = self.settings, _tf.keras()
         x_train, y_train, x_val, y_val = split_train_val(self.data.x_train, self.data.y_train, s.val_split, s.seed)
         self.record["data"] = {
             "dataset": s.dataset, "source": self.data.source, "image_shape": list(self.data.image_shape),
