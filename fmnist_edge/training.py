@@ -212,8 +212,8 @@ def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256)
     """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
     keras, tf = _tf.keras(), _tf.tf()
     net = keras.models.load_model(model_path, compile=False)
-    test_ds = make_dataset(data.x_test, data.y_test, data.num_classes, batch_size)
-    probs = net.predict(test_ds.map(lambda x, y: x), verbose=0)
+    images = data.x_test[..., None].astype(np.float32) / 255.0  # the float input contract: pixels in [0, 1]
+    probs = net.predict(images, batch_size=batch_size, verbose=0)
     predicted = probs.argmax(axis=1)
     confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()
     per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
