@@ -152,7 +152,7 @@ class _Job:
             raise RunDirError(f"{final}: already exists; pass --force to replace it")
         keras = _tf.keras()
         started = time.monotonic()
-        float_model = keras.models.load_model(self.model_path, compile=False)
+        float_model = self._load_float32_model()
         if self.float_accuracy is None:
             from .training import evaluate_model
 
@@ -196,6 +196,22 @@ class _Job:
                 f"{100 * metrics['float_accuracy']:.2f}%: drop {metrics['drop_pp']:.2f} points exceeds the budget "
                 f"of {metrics['budget']} (artifacts kept, marked failed, in {final})")
         return result
+
+    def _load_float32_model(self):
+        """The run's model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
+
+        Mixed-precision models keep float32 variables, so rebuilding the architecture under the
+        float32 policy and copying the weights gives the same model in float32.
+        """
+        keras = _tf.keras()
+        model = keras.models.load_model(self.model_path, compile=False)
+        if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
+            return model
+        from .models import build_model
+
+        float32 = build_model(self.train_settings.model, self.data.image_shape, self.data.num_classes)
+        float32.set_weights(model.get_weights())
+        return float32
 
     # -- the transforms ---------------------------------------------------------------
 

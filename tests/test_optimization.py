@@ -191,3 +191,13 @@ def test_unquantizable_model_exits_2(run_copy):
     result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "qat", "--epochs", "1"])
     assert result.exit_code == 2, result.output
     assert "cannot be quantized by tfmot" in result.output and "Traceback" not in result.output
+
+
+def test_a_mixed_precision_run_quantizes_in_float32(tmp_path, fashion_mnist):
+    """bf16-trained models convert (TFLite has no bf16 kernels) and score like the Keras model."""
+    from fmnist_edge.training import train
+
+    run = train("mlp", tmp_path / "bf16", epochs=1, limit=2000, mixed_precision=True, progress="none")
+    result = quantize(run.path, "ptq-fp16", max_drop=1.0, progress="none")
+    assert result.metrics["passed"] and abs(result.metrics["drop_pp"]) < 1.0
+    assert quantize(run.path, "qat", epochs=1, max_drop=NO_BUDGET, progress="none").metrics["input"]["dtype"] == "uint8"
