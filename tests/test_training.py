@@ -194,3 +194,24 @@ def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
     assert trainer.record["epochs_completed"] == 3
     assert (tmp_path / "r" / "model.keras").is_file()
     assert [row["epoch"] for row in json.loads((tmp_path / "r" / "run.json").read_text())["history"]] == [1, 2, 3]
+
+
+def test_closet_dataset_written_by_the_cli_trains(tmp_path):
+    closet = tmp_path / "closet"
+    make = ["data", "closet", "--n", "500", "--n-test", "100", "--seed", "1", "--out", str(closet)]
+    result = CliRunner().invoke(cli, make)
+    assert result.exit_code == 0, result.output
+    assert "500 train and 100 test canvases 64x128, 9 price classes" in result.output
+    assert (closet / "preview.png").is_file()
+    again = CliRunner().invoke(cli, make)
+    assert again.exit_code == 2 and "already exists; refusing to overwrite it without force" in again.output
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--dataset", "closet", "--data-dir", str(closet),
+                                      "--epochs", "1", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["class_names"] == [f"${p}" for p in range(5, 14)]
+    assert metrics["test_images"] == 100 and np.array(metrics["confusion_matrix"]).shape == (9, 9)
+    record = json.loads((out / "run.json").read_text())
+    assert record["data"]["image_shape"] == [64, 128, 1] and record["data"]["train"] == 450
