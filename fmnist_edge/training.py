@@ -93,9 +93,8 @@ def train(
         **overrides: any `TrainSettings` field (epochs=3, lr=3e-4, augment="strong", ...).
 
     Example:
-        >>> run = train("vgg198k", epochs=1, limit=3000, out="runs/q")
-        >>> run.metrics["test_accuracy"] > 0.5
-        True
+        >>> run = train("vgg198k", epochs=30, mixed_precision=True, out="runs/vgg")
+        >>> print(run.summary())   # "vgg198k: test accuracy 93.15% (best val 94.28% at epoch 24), ..."
     """
     if progress not in PROGRESS_MODES:
         raise ValueError(f"progress must be one of {PROGRESS_MODES}")
