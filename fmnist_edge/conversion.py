@@ -1,4 +1,4 @@
-"""Keras model -> .tflite bytes, one function per kind of deployed model.
+"""Keras model -> deployable bytes: .tflite for each kind of deployed model, and .onnx.
 
     fp32      float model, float I/O
     fp16      float16 weights, float I/O (dequantized at load; half the size)
@@ -21,6 +21,7 @@ from ._quiet import quiet_native_stderr
 from .errors import FmnistEdgeError
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
+DEFAULT_ONNX_OPSET = 17  # onnxruntime 1.18+ and every current mobile runtime read it
 
 
 def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) -> bytes:
@@ -73,3 +74,22 @@ def _representative_dataset(images: np.ndarray):
             yield [image[None].astype(np.float32) / 255.0]
 
     return generate
+
+
+def to_onnx(model, opset: int = DEFAULT_ONNX_OPSET) -> bytes:
+    """Convert a float tf_keras model to ONNX (tf2onnx), dynamic batch, NHWC float input in [0, 1].
+
+    The result passes `onnx.checker.check_model(full_check=True)`.
+    """
+    tf = _tf.tf()
+    import onnx
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image"),)
+    try:
+        with quiet_native_stderr():
+            proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
+        onnx.checker.check_model(proto, full_check=True)
+    except Exception as exc:  # tf2onnx and the checker raise many types; the first line says what failed
+        raise FmnistEdgeError(f"ONNX conversion (opset {opset}) failed: {str(exc).strip().splitlines()[0]}") from None
+    return proto.SerializeToString()

@@ -83,14 +83,49 @@ class TFLiteModel:
         return raw.astype(np.float32)
 
 
-def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel:
-    """Load an exported model by its suffix (.tflite). Unknown suffix or missing file: FmnistEdgeError."""
+class ONNXModel:
+    """An .onnx model (float NHWC input in [0, 1]) in onnxruntime on the CPU."""
+
+    def __init__(self, path: str | Path, num_threads: int | None = None):
+        self.path = Path(path)
+        try:
+            import onnxruntime
+        except ImportError:
+            raise FmnistEdgeError("running .onnx models needs onnxruntime: pip install onnxruntime") from None
+        options = onnxruntime.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        try:
+            self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
+            raise FmnistEdgeError(f"{self.path}: not a loadable ONNX model ({_first_line(exc)})") from None
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
+        self._input_name = inputs[0].name
+        self.input_shape = tuple(int(d) for d in inputs[0].shape[1:])
+        self.input_dtype = np.dtype(np.float32)
+        self.input_quantization = None
+
+    def predict(self, images: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+        """Class scores (N, classes) as float32 for uint8 images (N, H, W[, 1])."""
+        images = _as_nhwc_uint8(images, self.input_shape, self.path)
+        chunks = [self._session.run(None, {self._input_name: images[i:i + batch_size].astype(np.float32) / 255.0})[0]
+                  for i in range(0, len(images), batch_size)]
+        return np.concatenate(chunks).astype(np.float32)
+
+
+_RUNTIMES = {".tflite": TFLiteModel, ".onnx": ONNXModel}
+
+
+def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel | ONNXModel:
+    """Load an exported model by its suffix (.tflite or .onnx). Unknown suffix or missing file: FmnistEdgeError."""
     path = Path(path)
     if not path.is_file():
         raise FmnistEdgeError(f"{path}: no such model file")
-    if path.suffix == ".tflite":
-        return TFLiteModel(path, num_threads=num_threads)
-    raise FmnistEdgeError(f"{path}: unsupported model format {path.suffix!r} (expected .tflite)")
+    if path.suffix not in _RUNTIMES:
+        raise FmnistEdgeError(f"{path}: unsupported model format {path.suffix!r} (expected {' or '.join(_RUNTIMES)})")
+    return _RUNTIMES[path.suffix](path, num_threads=num_threads)
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fmnist_edge import _tf, runtime
-from fmnist_edge.conversion import to_tflite
+from fmnist_edge.conversion import to_onnx, to_tflite
 from fmnist_edge.errors import FmnistEdgeError
 
 
@@ -20,12 +20,14 @@ def tiny(tmp_path_factory):
     images = np.random.default_rng(0).integers(0, 256, (40, 28, 28), dtype=np.uint8)
     (folder / "fp32.tflite").write_bytes(to_tflite(model, "fp32"))
     (folder / "int8.tflite").write_bytes(to_tflite(model, "int8", calibration_images=images))
+    (folder / "model.onnx").write_bytes(to_onnx(model))
     return model, folder, images
 
 
-def test_float_model_matches_keras_on_any_batch_size(tiny):
+@pytest.mark.parametrize("name", ["fp32.tflite", "model.onnx"])
+def test_float_models_match_keras_on_any_batch_size(tiny, name):
     model, folder, images = tiny
-    deployed = runtime.load_model(folder / "fp32.tflite")
+    deployed = runtime.load_model(folder / name)
     expected = model.predict(images[..., None].astype(np.float32) / 255, verbose=0)
     for batch_size in (1, 7, 256):
         np.testing.assert_allclose(deployed.predict(images, batch_size=batch_size), expected, atol=1e-5)
@@ -45,31 +47,35 @@ def test_int8_model_takes_raw_pixels_and_returns_dequantized_scores(tiny):
     assert np.abs(scores - expected).max() < 0.02
 
 
+@pytest.mark.parametrize("name", ["fp32.tflite", "model.onnx"])
 @pytest.mark.parametrize("images, message", [
     (np.zeros((2, 32, 32), np.uint8), "expects uint8 images shaped (N, 28, 28, 1), got uint8 (2, 32, 32, 1)"),
     (np.zeros((2, 28, 28), np.float32), "expects uint8 images shaped (N, 28, 28, 1), got float32"),
 ])
-def test_wrong_images_are_refused(tiny, images, message):
+def test_wrong_images_are_refused(tiny, name, images, message):
     _, folder, _ = tiny
     with pytest.raises(FmnistEdgeError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        runtime.load_model(folder / "fp32.tflite").predict(images)
+        runtime.load_model(folder / name).predict(images)
 
 
 def test_bad_files_are_refused(tmp_path):
     with pytest.raises(FmnistEdgeError, match="no such model file"):
         runtime.load_model(tmp_path / "missing.tflite")
     (tmp_path / "model.pt").write_bytes(b"x")
-    with pytest.raises(FmnistEdgeError, match="unsupported model format '.pt'"):
+    with pytest.raises(FmnistEdgeError, match="unsupported model format '.pt' \\(expected .tflite or .onnx\\)"):
         runtime.load_model(tmp_path / "model.pt")
     (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer at all")
     with pytest.raises(FmnistEdgeError, match="junk.tflite: not a loadable TFLite model"):
         runtime.load_model(tmp_path / "junk.tflite")
+    (tmp_path / "junk.onnx").write_bytes(b"not a protobuf either")
+    with pytest.raises(FmnistEdgeError, match="junk.onnx: not a loadable ONNX model"):
+        runtime.load_model(tmp_path / "junk.onnx")
 
 
 def test_runtime_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, fmnist_edge.runtime, fmnist_edge.cli; "
+    code = ("import sys, fmnist_edge.runtime, fmnist_edge.cli, onnxruntime; "
             "print('tensorflow' in sys.modules or 'tf_keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
