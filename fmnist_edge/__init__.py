@@ -24,6 +24,8 @@ _API = {
     "Optimized": "optimization",
     "QuantizeSettings": "optimization",
     "load_model": "runtime",
+    "export": "exporting",
+    "Exported": "exporting",
     "TrainSettings": "settings",
     "resolve_settings": "settings",
     "build_model": "models",

@@ -98,6 +98,27 @@ def quantize(run_dir, method, force, as_json, **options) -> None:
     click.echo(json.dumps(result.metrics, indent=2) if as_json else result.summary())
 
 
+@cli.command("export")
+@click.argument("run_dir", type=click.Path())
+@click.option("--format", "formats", multiple=True, default=["all"], show_default=True,
+              help="tflite-fp32, tflite-fp16, tflite-dynamic, tflite-int8, onnx, saved-model or all; repeatable.")
+@click.option("--from", "source", default=None, metavar="optimized/<method>",
+              help="Export an optimized variant instead of the run's own model.")
+@click.option("--opset", type=int, default=None, help="ONNX opset.  [default: 17]")
+@click.option("--force", is_flag=True, help="Replace files an earlier export wrote.")
+@click.option("--json", "as_json", is_flag=True, help="Print model.json instead of a table.")
+def export_command(run_dir, formats, source, opset, force, as_json) -> None:
+    """Export to TFLite (with metadata), ONNX and SavedModel in RUN_DIR/export/, checking each file against its source.
+
+    Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
+    """
+    from .conversion import DEFAULT_ONNX_OPSET
+    from .exporting import export
+
+    result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force)
+    click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
 def models(as_json) -> None:

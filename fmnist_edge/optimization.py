@@ -44,6 +44,9 @@ from .settings import TrainSettings
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
 DEFAULT_MAX_DROP_PP = 0.5
+# tfmot's quantize layers lose variables in the .keras (v3) format and cannot be loaded back;
+# HDF5, the format tfmot's own guide uses, round-trips exactly.
+QAT_MODEL_FILE = "model.h5"
 PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
 
 
@@ -168,7 +171,7 @@ class _Job:
             tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
         elif method == "qat":
             qat_model = self._fine_tune(self._quantize_aware(float_model))
-            _save_keras(qat_model, staging / "model.keras")
+            _save_keras(qat_model, staging / QAT_MODEL_FILE)
             tflite = to_tflite(qat_model, "int8-qat")
         else:  # prune, prune+qat
             pruned = _strip(self._fine_tune(self._prunable(float_model), pruning=True))
@@ -180,7 +183,7 @@ class _Job:
                 qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True))
                 extra["sparsity_before_qat"] = extra.pop("sparsity")
                 extra["sparsity"] = kernel_sparsity(qat_model)
-                _save_keras(qat_model, staging / "model.keras")
+                _save_keras(qat_model, staging / QAT_MODEL_FILE)
                 tflite = to_tflite(qat_model, "int8-qat")
         (staging / "model.tflite").write_bytes(tflite)
         metrics = self._score(method, staging / "model.tflite", float_model, extra)
@@ -198,20 +201,10 @@ class _Job:
         return result
 
     def _load_float32_model(self):
-        """The run's model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
+        from .training import load_float32_model
 
-        Mixed-precision models keep float32 variables, so rebuilding the architecture under the
-        float32 policy and copying the weights gives the same model in float32.
-        """
-        keras = _tf.keras()
-        model = keras.models.load_model(self.model_path, compile=False)
-        if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
-            return model
-        from .models import build_model
-
-        float32 = build_model(self.train_settings.model, self.data.image_shape, self.data.num_classes)
-        float32.set_weights(model.get_weights())
-        return float32
+        return load_float32_model(self.model_path, self.train_settings.model, self.data.image_shape,
+                                  self.data.num_classes)
 
     # -- the transforms ---------------------------------------------------------------
 
@@ -335,5 +328,13 @@ def _strip(model):
 
 
 def _save_keras(model, path: Path) -> None:
+    """Save in the format the suffix names (.keras, or .h5 for QAT models), atomically."""
     with _tf.tfmot().quantization.keras.quantize_scope(), atomic_path(path) as tmp:
-        model.save(tmp)
+        model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
+
+
+def load_qat_model(path: str | Path):
+    """A quantization-aware model saved by quantize (qat, prune+qat)."""
+    tfmot = _tf.tfmot()
+    with tfmot.quantization.keras.quantize_scope():
+        return _tf.keras().models.load_model(path, compile=False)

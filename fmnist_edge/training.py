@@ -225,6 +225,20 @@ def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256)
     }
 
 
+def load_float32_model(model_path: str | Path, model_name: str, image_shape, num_classes: int):
+    """A saved model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
+
+    Mixed-precision models keep float32 variables, so rebuilding the architecture under the
+    float32 policy and copying the weights gives the same model in float32.
+    """
+    model = _tf.keras().models.load_model(model_path, compile=False)
+    if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
+        return model
+    float32 = build_model(model_name, image_shape, num_classes)
+    float32.set_weights(model.get_weights())
+    return float32
+
+
 class _RunRecorder(_tf.keras().callbacks.Callback):
     """Keeps the run directory current after every epoch: history, best model, run.json."""
 

@@ -3,6 +3,7 @@ import hashlib
 import json
 import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -74,8 +75,17 @@ def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist
         scale, zero_point = m["input"]["quantization"]
         assert scale == pytest.approx(1 / 255) and zero_point == 0
         assert m["size_vs_float"] <= 0.28
-    if method in ("qat", "prune", "prune+qat"):
+    if method == "prune":
         assert (folder / "model.keras").is_file()
+    if method in ("qat", "prune+qat"):
+        # The saved QAT model loads back and computes what the .tflite was converted from.
+        from fmnist_edge.optimization import load_qat_model
+
+        reloaded = load_qat_model(folder / "model.h5")
+        images = fashion_mnist.x_test[:200]
+        keras_scores = reloaded.predict(images[..., None].astype(np.float32) / 255, verbose=0)
+        agreement = (keras_scores.argmax(1) == deployed.predict(images).argmax(1)).mean()
+        assert agreement >= 0.97
     assert not list(folder.parent.glob(".*partial*")), "staging folder left behind"
 
 

@@ -18,7 +18,7 @@
 # this file. Everything below this header is flatc output, unmodified. Generated with
 # Debian bookworm's flatc 2.0.8 (apt-get install flatbuffers-compiler):
 #
-#   flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/export/metadata_schema.fbs
+#   flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/exporting/metadata_schema.fbs
 #
 # then this header prepended to /tmp/out/metadata_schema_generated.py. (tflite-support's own
 # metadata_schema_py_generated.py comes from the same schema via a newer flatc: it differs

@@ -29,7 +29,7 @@ The metadata schema bindings, _metadata_schema_generated.py, are flatc output fo
 metadata_schema.fbs (vendored beside it, from the tflite-support 0.4.4 wheel). To regenerate:
 
     apt-get install flatbuffers-compiler   # Debian bookworm ships flatc 2.0.8
-    flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/export/metadata_schema.fbs
+    flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/exporting/metadata_schema.fbs
     # then put the license and provenance header of the current _metadata_schema_generated.py
     # in front of /tmp/out/metadata_schema_generated.py and save it under that name.
 """
@@ -44,7 +44,7 @@ from struct import error as struct_error
 import flatbuffers
 import numpy as np
 
-from fmnist_edge.export import _metadata_schema_generated as _mfb
+from fmnist_edge.exporting import _metadata_schema_generated as _mfb
 
 METADATA_NAME = "TFLITE_METADATA"  # the model metadata entry every metadata reader looks up
 _MODEL_IDENTIFIER = b"TFL3"

@@ -1,1 +1,0 @@
-"""Export trained models for deployment: TFLite (with TFLite Model Metadata) and ONNX."""

@@ -1,0 +1,275 @@
+"""Export a trained run to deployable files, each checked against the model it came from.
+
+    result = fmnist_edge.export("runs/vgg", formats=["tflite-int8", "onnx"])
+
+One table, FORMATS, says for every format its file name, how it is made and how closely
+it must agree with its source; exporting and checking both read it. The check is part
+of the export: each file runs in its real runtime (LiteRT for .tflite, onnxruntime for
+.onnx, TensorFlow for the SavedModel) on the first 1,000 official test images:
+
+    float formats (tflite-fp32, onnx, saved-model)  max |difference| of the output probabilities <= 1e-4
+    tflite-fp16                                     <= 1e-2
+    integer formats (tflite-dynamic, tflite-int8)   same top-1 label on >= 99% of the 1,000 images, and
+                                                    full-test accuracy within 1.0 point of the source
+
+A failed check keeps the files, marks them in model.json and raises ExportCheckError (exit 3).
+
+Every file follows one input contract: NHWC [batch, H, W, 1], dynamic batch; float models
+take pixels / 255, integer models raw uint8 pixels; Fashion-MNIST polarity (a light garment
+on a dark background). `export/labels.txt` and `export/model.json` (the contract, labels,
+accuracy, size, source and sha256 of every file) are written beside the models.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import __version__, _tf, runtime
+from ..conversion import DEFAULT_ONNX_OPSET, to_onnx, to_tflite
+from ..data import load_dataset
+from ..errors import FmnistEdgeError, RunDirError
+from ..optimization import QAT_MODEL_FILE, load_qat_model
+from ..rundir import RunDir, atomic_path, write_json, write_text
+from ..settings import TrainSettings
+from .metadata import ImageClassifierMetadata, add_metadata
+
+CHECK_IMAGES = 1000
+FLOAT_ATOL = 1e-4
+FP16_ATOL = 1e-2
+MIN_TOP1_AGREEMENT = 0.99
+MAX_ACCURACY_GAP_PP = 1.0
+CALIBRATION_IMAGES = 500  # as quantize's default
+
+
+class ExportCheckError(FmnistEdgeError):
+    """An exported file does not compute what its source model computes, within tolerance."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    file_name: str
+    check: str  # "float", "fp16" or "integer": which tolerance applies (see the module docstring)
+    make: Callable[["_Sources", Path, int], None]  # writes the file at the given path
+    description: str
+
+    @property
+    def is_folder(self) -> bool:
+        return "." not in self.file_name
+
+
+def _tflite(mode: str):
+    def make(sources: "_Sources", path: Path, opset: int) -> None:
+        data = to_tflite(sources.float_model, mode, calibration_images=sources.calibration) \
+            if mode != "int8" else sources.int8_tflite()
+        path.write_bytes(add_metadata(data, sources.metadata(mode)))
+    return make
+
+
+def _onnx(sources: "_Sources", path: Path, opset: int) -> None:
+    path.write_bytes(to_onnx(sources.float_model, opset=opset))
+
+
+def _saved_model(sources: "_Sources", path: Path, opset: int) -> None:
+    _tf.tf().saved_model.save(sources.float_model, str(path))
+
+
+FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("tflite-fp32", "model_fp32.tflite", "float", _tflite("fp32"), "float32 TFLite"),
+    ExportFormat("tflite-fp16", "model_fp16.tflite", "fp16", _tflite("fp16"), "float16 weights, float I/O"),
+    ExportFormat("tflite-dynamic", "model_dynamic.tflite", "integer", _tflite("dynamic"),
+                 "int8 weights, float activations and I/O"),
+    ExportFormat("tflite-int8", "model_int8.tflite", "integer", _tflite("int8"),
+                 "full integer, uint8 I/O; from QAT when the run has it, else calibrated post-training"),
+    ExportFormat("onnx", "model.onnx", "float", _onnx, "ONNX (tf2onnx), float I/O"),
+    ExportFormat("saved-model", "saved_model", "float", _saved_model, "TensorFlow SavedModel (a folder)"),
+)}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The export folder and its model.json record."""
+
+    path: Path
+    record: dict[str, Any]
+
+    def summary(self) -> str:
+        lines = []
+        for name, entry in self.record["formats"].items():
+            check = entry["check"]
+            lines.append(f"{name:<15} {entry['size_bytes']:>11,} B  accuracy {100 * entry['accuracy']:.2f}%  "
+                         f"check {'PASS' if check['passed'] else 'FAIL'} ({check['summary']})  -> {entry['file']}")
+        return "\n".join(lines)
+
+
+def export(run: str | Path, formats: list[str] | str = "all", *, source: str | None = None,
+           opset: int = DEFAULT_ONNX_OPSET, force: bool = False) -> Exported:
+    """Export a run's model to `formats` in RUN/export/, checking each file against its source.
+
+    Args:
+        run: a run directory written by `train`.
+        formats: names from FORMATS, or "all".
+        source: "optimized/<method>" to export an optimized variant (prune: its float model for every
+            format; qat or prune+qat: its int8 model for tflite-int8) instead of the run's own.
+        opset: ONNX opset.
+        force: replace files an earlier export wrote.
+
+    Example:
+        >>> print(export("runs/q", "all").summary())
+    """
+    names = list(FORMATS) if formats in ("all", ["all"]) else ([formats] if isinstance(formats, str) else list(formats))
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise FmnistEdgeError(f"unknown format {unknown[0]!r}; choose from: all, {', '.join(FORMATS)}")
+    sources = _Sources(RunDir(Path(run)), source)
+    out = sources.run_dir.root / "export"
+    existing = [FORMATS[n].file_name for n in names if (out / FORMATS[n].file_name).exists()]
+    if existing and not force:
+        raise RunDirError(f"{out / existing[0]}: already exists; pass --force to replace it")
+
+    out.mkdir(parents=True, exist_ok=True)
+    record = sources.describe()
+    failures = []
+    for name in names:
+        fmt = FORMATS[name]
+        final = out / fmt.file_name
+        if fmt.is_folder:  # build beside, then swap in: never a half-written SavedModel
+            staging = out / f".{fmt.file_name}.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            fmt.make(sources, staging, opset)
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+        else:
+            with atomic_path(final) as tmp:
+                fmt.make(sources, tmp, opset)
+        entry = sources.check(fmt, final)
+        entry["opset"] = opset if name == "onnx" else None
+        record["formats"][name] = entry
+        if not entry["check"]["passed"]:
+            failures.append(f"{name}: {entry['check']['summary']}")
+    write_text(out / "labels.txt", "\n".join(sources.class_names) + "\n")
+    write_json(out / "model.json", record)
+    if failures:
+        raise ExportCheckError("export check failed: " + "; ".join(failures) + f" (files kept in {out})")
+    return Exported(out, record)
+
+
+class _Sources:
+    """The models an export converts from, and the data its checks use."""
+
+    def __init__(self, run_dir: RunDir, source: str | None):
+        from ..training import load_float32_model
+
+        self.run_dir = run_dir
+        record = run_dir.read_run()
+        self.settings = TrainSettings.from_dict(record["settings"])
+        data = load_dataset(self.settings.dataset, self.settings.data_dir)
+        self.data = data.limit(self.settings.limit) if self.settings.limit else data
+        self.class_names = list(self.data.class_names)
+        self.calibration = self.data.x_train[:CALIBRATION_IMAGES]
+        self.source = source
+        float_path = run_dir.require_model()
+        self.qat_path = None
+        if source is not None:
+            folder = run_dir.root / source
+            variant = next((p for p in (folder / QAT_MODEL_FILE, folder / "model.keras") if p.is_file()), None)
+            if variant is None:
+                raise RunDirError(f"{folder}: no optimized model there (run fmnist-edge quantize first)")
+            if variant.name == QAT_MODEL_FILE:
+                self.qat_path = variant
+            else:
+                float_path = variant
+        else:  # "from QAT when the run has it"
+            self.qat_path = next((p for p in (run_dir.root / "optimized" / m / QAT_MODEL_FILE for m in ("qat", "prune+qat"))
+                                  if p.is_file()), None)
+        self.float_path = float_path
+        self.float_model = load_float32_model(float_path, self.settings.model, self.data.image_shape,
+                                              self.data.num_classes)
+        self._qat_model = None
+
+    def qat_model(self):
+        if self._qat_model is None and self.qat_path is not None:
+            self._qat_model = load_qat_model(self.qat_path)
+        return self._qat_model
+
+    def int8_tflite(self) -> bytes:
+        if self.qat_path is not None:
+            return to_tflite(self.qat_model(), "int8-qat")
+        return to_tflite(self.float_model, "int8", calibration_images=self.calibration)
+
+    def metadata(self, mode: str) -> ImageClassifierMetadata:
+        return ImageClassifierMetadata(
+            name=f"fmnist-edge {self.settings.model} ({mode})",
+            description=(f"Classifies a {self.data.image_shape[0]}x{self.data.image_shape[1]} grayscale image "
+                         f"(light garment on a dark background) into {len(self.class_names)} classes."),
+            version=__version__, author="fmnist-edge", license="Apache-2.0", labels=tuple(self.class_names))
+
+    def describe(self) -> dict[str, Any]:
+        h, w, c = self.data.image_shape
+        return {
+            "model": self.settings.model,
+            "source_run": str(self.run_dir.root),
+            "source_model": str(self.float_path),
+            "int8_source": str(self.qat_path) if self.qat_path else f"post-training, {CALIBRATION_IMAGES} calibration images",
+            "labels": self.class_names,
+            "input": {"layout": "NHWC", "shape": [-1, h, w, c], "polarity": "light garment on a dark background",
+                      "float_models": "float32 pixels / 255 (mean 0, std 255)",
+                      "integer_models": "raw uint8 pixels (scale 1/255, zero point 0)"},
+            "output": "class probabilities, in labels order",
+            "formats": {},
+        }
+
+    def check(self, fmt: ExportFormat, path: Path) -> dict[str, Any]:
+        """Run `path` in its runtime against its source model; accuracy on the full test set."""
+        reference = self.qat_model() if fmt.name == "tflite-int8" and self.qat_path else self.float_model
+        x, y = self.data.x_test, self.data.y_test
+        predict = _saved_model_predictor(path) if fmt.is_folder else runtime.load_model(path).predict
+        got = predict(x)
+        expected = reference.predict(x[..., None].astype(np.float32) / 255.0, batch_size=256, verbose=0)
+        accuracy = float((got.argmax(1) == y).mean())
+        n = min(CHECK_IMAGES, len(x))
+        if fmt.check in ("float", "fp16"):
+            tolerance = FLOAT_ATOL if fmt.check == "float" else FP16_ATOL
+            max_abs = float(np.abs(got[:n] - expected[:n]).max())
+            check = {"max_abs_diff": max_abs, "tolerance": tolerance, "images": n, "passed": max_abs <= tolerance,
+                     "summary": f"max |diff| {max_abs:.2e} vs {tolerance:.0e} on {n} images"}
+        else:
+            agreement = float((got[:n].argmax(1) == expected[:n].argmax(1)).mean())
+            gap = 100.0 * abs(accuracy - float((expected.argmax(1) == y).mean()))
+            passed = agreement >= MIN_TOP1_AGREEMENT and gap <= MAX_ACCURACY_GAP_PP
+            check = {"top1_agreement": agreement, "accuracy_gap_pp": round(gap, 4), "images": n, "passed": passed,
+                     "summary": f"top-1 agreement {100 * agreement:.1f}% (min {100 * MIN_TOP1_AGREEMENT:.0f}%) on {n} "
+                                f"images, accuracy gap {gap:.2f} points (max {MAX_ACCURACY_GAP_PP:.1f})"}
+        return {"file": path.name, "description": fmt.description, "size_bytes": _size(path),
+                "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
+
+
+def _saved_model_predictor(path: Path):
+    loaded = _tf.tf().saved_model.load(str(path))
+    serve = loaded.signatures["serving_default"]
+    (input_name,) = serve.structured_input_signature[1]  # signatures take keyword arguments only
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        batches = [images[i:i + 256, ..., None].astype(np.float32) / 255.0 for i in range(0, len(images), 256)]
+        return np.concatenate([next(iter(serve(**{input_name: b}).values())).numpy() for b in batches])
+
+    return predict
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+    for f in files:
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
