@@ -153,7 +153,6 @@ class _Job:
         final = self.run_dir.root / "optimized" / method
         if final.exists() and not self.force:
             raise RunDirError(f"{final}: already exists; pass --force to replace it")
-        keras = _tf.keras()
         started = time.monotonic()
         float_model = self._load_float32_model()
         if self.float_accuracy is None:

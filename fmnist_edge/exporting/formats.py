@@ -193,6 +193,7 @@ class _Sources:
         self.float_model = load_float32_model(float_path, self.settings.model, self.data.image_shape,
                                               self.data.num_classes)
         self._qat_model = None
+        self._scores: dict[int, np.ndarray] = {}
 
     def qat_model(self):
         if self._qat_model is None and self.qat_path is not None:
@@ -226,13 +227,21 @@ class _Sources:
             "formats": {},
         }
 
+    def _reference_scores(self, reference) -> np.ndarray:
+        """The source model's test-set scores, computed once per source model for all formats."""
+        key = id(reference)
+        if key not in self._scores:
+            images = self.data.x_test[..., None].astype(np.float32) / 255.0
+            self._scores[key] = reference.predict(images, batch_size=256, verbose=0)
+        return self._scores[key]
+
     def check(self, fmt: ExportFormat, path: Path) -> dict[str, Any]:
         """Run `path` in its runtime against its source model; accuracy on the full test set."""
         reference = self.qat_model() if fmt.name == "tflite-int8" and self.qat_path else self.float_model
         x, y = self.data.x_test, self.data.y_test
         predict = _saved_model_predictor(path) if fmt.is_folder else runtime.load_model(path).predict
         got = predict(x)
-        expected = reference.predict(x[..., None].astype(np.float32) / 255.0, batch_size=256, verbose=0)
+        expected = self._reference_scores(reference)
         accuracy = float((got.argmax(1) == y).mean())
         n = min(CHECK_IMAGES, len(x))
         if fmt.check in ("float", "fp16"):
