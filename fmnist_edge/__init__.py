@@ -24,6 +24,7 @@ _API = {
     "Optimized": "optimization",
     "QuantizeSettings": "optimization",
     "load_model": "runtime",
+    "predict": "prediction",
     "export": "exporting",
     "Exported": "exporting",
     "TrainSettings": "settings",

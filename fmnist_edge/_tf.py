@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ._quiet import quiet_native_stderr
+from .errors import FmnistEdgeError
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,9 +22,13 @@ def tf():
     """Return the tensorflow module, imported with Keras 2 as tf.keras."""
     global _loaded
     if _loaded is None:
+        try:
+            with quiet_native_stderr():
+                import tensorflow
+        except ImportError:  # a deploy-only install: running exported models needs no TensorFlow
+            raise FmnistEdgeError("this needs TensorFlow, which a deploy-only install leaves out: "
+                                  "pip install 'fmnist-edge[train]'") from None
         with quiet_native_stderr():
-            import tensorflow
-
             tensorflow.config.list_physical_devices()  # device discovery prints the CUDA lines
         _loaded = tensorflow
     return _loaded

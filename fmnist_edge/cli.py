@@ -77,7 +77,7 @@ def train(recipe, out, resume, force, as_json, **options) -> None:
 @click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
               help="auto = ptq-int8, falling back to qat only when the drop breaks the budget.")
 @click.option("--sparsity", type=float, default=None, help="Target fraction of zero conv/dense weights.  [default: 0.5]")
-@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs for prune and qat.  [default: 2]")
+@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs (prune+qat: per phase).  [default: qat 2, prune and prune+qat 4]")
 @click.option("--lr", type=float, default=None, help="Fine-tuning learning rate.  [default: the run's / 10]")
 @click.option("--calibration", type=int, default=None, metavar="N",
               help="Training images that calibrate post-training int8 ranges.  [default: 500]")
@@ -106,8 +106,11 @@ def quantize(run_dir, method, force, as_json, **options) -> None:
               help="Export an optimized variant instead of the run's own model.")
 @click.option("--opset", type=int, default=None, help="ONNX opset.  [default: 17]")
 @click.option("--force", is_flag=True, help="Replace files an earlier export wrote.")
+@click.option("--android", type=click.Path(file_okay=False), default=None, metavar="PROJECT",
+              help="Also copy the .tflite files, labels.txt and model.json into this Android project's app assets.")
+@click.option("--android-anywhere", is_flag=True, help="Let --android copy into a folder that is not an Android project.")
 @click.option("--json", "as_json", is_flag=True, help="Print model.json instead of a table.")
-def export_command(run_dir, formats, source, opset, force, as_json) -> None:
+def export_command(run_dir, formats, source, opset, force, android, android_anywhere, as_json) -> None:
     """Export to TFLite (with metadata), ONNX and SavedModel in RUN_DIR/export/, checking each file against its source.
 
     Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
@@ -115,8 +118,31 @@ def export_command(run_dir, formats, source, opset, force, as_json) -> None:
     from .conversion import DEFAULT_ONNX_OPSET
     from .exporting import export
 
-    result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force)
+    result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force,
+                    android=android, android_anywhere=android_anywhere)
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
+
+
+@cli.command()
+@click.argument("model", type=click.Path())
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default="auto", show_default=True,
+              help="Make dark-on-light photos light-on-dark like Fashion-MNIST; auto looks at the image border.")
+@click.option("--top", type=int, default=3, show_default=True, help="Classes to print per image.")
+@click.option("--threads", type=int, default=None, help="Runtime threads.  [default: the runtime's]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of lines.")
+def predict(model, images, invert, top, threads, as_json) -> None:
+    """Classify IMAGES (PNG, JPEG, ... or .npz) with an exported MODEL (.tflite or .onnx); needs no TensorFlow."""
+    from .prediction import predict as predict_images
+
+    predictions = predict_images(model, list(images), invert=invert, top=top, num_threads=threads)
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in predictions], indent=2))
+        return
+    width = max(len(p.source) for p in predictions)
+    for p in predictions:
+        guesses = "   ".join(f"{g.label} {100 * g.probability:5.1f}%" for g in p.top)
+        click.echo(f"{p.source:<{width}}  {guesses}{'   (inverted)' if p.inverted else ''}")
 
 
 @cli.command()

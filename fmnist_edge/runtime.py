@@ -10,10 +10,13 @@ images (N, H, W) or (N, H, W, 1) and applies the model's own input convention, s
 every format is scored the same way.
 
 .tflite files run in LiteRT (`ai-edge-litert`), or `tflite-runtime` where only that is
-installed; .onnx files run in onnxruntime.
+installed; .onnx files run in onnxruntime. `model.labels` are the class names the file
+carries (a .tflite's metadata labels file, an .onnx's "labels" metadata property), or None.
 """
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,17 @@ class TFLiteModel:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self._input, self._output = inputs[0], outputs[0]
         self._batch = None
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The labels file packed into the model (TFLite Model Metadata's associated file), if any."""
+        if not zipfile.is_zipfile(self.path):
+            return None
+        with zipfile.ZipFile(self.path) as archive:
+            names = archive.namelist()
+            # The export names it labels.txt; other writers' label files are the .txt files too.
+            name = "labels.txt" if "labels.txt" in names else next((n for n in names if n.endswith(".txt")), None)
+            return archive.read(name).decode("utf-8").splitlines() if name else None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -106,6 +120,11 @@ class ONNXModel:
         self.input_shape = tuple(int(d) for d in inputs[0].shape[1:])
         self.input_dtype = np.dtype(np.float32)
         self.input_quantization = None
+        properties = self._session.get_modelmeta().custom_metadata_map
+        try:
+            self.labels = json.loads(properties["labels"]) if "labels" in properties else None
+        except json.JSONDecodeError:
+            raise FmnistEdgeError(f"{self.path}: its 'labels' metadata property is not a JSON list") from None
 
     def predict(self, images: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
         """Class scores (N, classes) as float32 for uint8 images (N, H, W[, 1])."""

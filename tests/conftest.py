@@ -15,3 +15,17 @@ def fashion_mnist():
         return load_fashion_mnist(fashion_module.DEBIAN_DATA_DIR)
     except DataError as exc:
         pytest.fail(f"real Fashion-MNIST is required: sudo apt-get install dataset-fashion-mnist ({exc})")
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """An mlp trained for a moment on 3,000 real images, exported to every format (checks included).
+
+    Shared by the export, predict and deploy-install tests; they must not modify its files.
+    """
+    from fmnist_edge.exporting import export
+    from fmnist_edge.training import train
+
+    out = tmp_path_factory.mktemp("exported") / "run"
+    train("mlp", out, epochs=1, limit=3000, progress="none")
+    return export(out, "all")

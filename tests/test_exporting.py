@@ -1,38 +1,43 @@
-"""export: formats, model.json, labels, embedded metadata, and the parity check failing when it must."""
+"""export: every format round trip, model.json, labels, embedded metadata, builtin ops, batch sizes,
+the parity check failing on a perturbed model, and Android assets."""
 import hashlib
 import json
+import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fmnist_edge import runtime
+from fmnist_edge import _tf, runtime
 from fmnist_edge.cli import cli
-from fmnist_edge.exporting import FORMATS, export
+from fmnist_edge.conversion import tflite_ops, to_tflite
+from fmnist_edge.errors import FmnistEdgeError
+from fmnist_edge.exporting import FORMATS
 from fmnist_edge.exporting import formats as formats_module
 from fmnist_edge.exporting.metadata import read_associated_files, read_metadata
 
 pytestmark = pytest.mark.slow
-FLOAT_FORMATS = ["tflite-fp32", "tflite-fp16", "onnx", "saved-model"]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    from fmnist_edge.training import train
+@pytest.fixture
+def run_copy(exported, tmp_path):
+    """A private copy of the exported run (without its export/), for tests that export again."""
+    target = tmp_path / "run"
+    shutil.copytree(exported.path.parent, target, ignore=shutil.ignore_patterns("export", "checkpoints"))
+    return target
 
-    out = tmp_path_factory.mktemp("exp") / "run"
-    train("mlp", out, epochs=1, limit=3000, progress="none")
-    return export(out, FLOAT_FORMATS + ["tflite-dynamic"])
 
-
-def test_float_formats_pass_their_checks_and_are_recorded(exported, fashion_mnist):
+def test_every_format_passes_its_check_and_is_recorded(exported, fashion_mnist):
     record = json.loads((exported.path / "model.json").read_text())
     assert record == exported.record
-    assert set(record["formats"]) == set(FLOAT_FORMATS + ["tflite-dynamic"])
+    assert list(record["formats"]) == list(FORMATS)
     assert (exported.path / "labels.txt").read_text().splitlines() == list(fashion_mnist.class_names)
     assert record["input"]["shape"] == [-1, 28, 28, 1]
+    assert record["int8_source"] == "post-training, 500 calibration images"  # the run has no QAT variant
     for name, entry in record["formats"].items():
         path = exported.path / entry["file"]
         assert entry["check"]["passed"], (name, entry["check"])
+        assert entry["check"]["batch1_max_abs_diff"] <= 1e-4, name
         if not path.is_dir():
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
             assert entry["size_bytes"] == path.stat().st_size
@@ -40,6 +45,40 @@ def test_float_formats_pass_their_checks_and_are_recorded(exported, fashion_mnis
             accuracy = float((deployed.predict(fashion_mnist.x_test).argmax(1) == fashion_mnist.y_test).mean())
             assert entry["accuracy"] == accuracy
     assert record["formats"]["tflite-fp32"]["check"]["max_abs_diff"] <= 1e-4
+    assert record["formats"]["tflite-int8"]["check"]["top1_agreement"] >= 0.99
+
+
+def test_tflite_files_use_builtin_ops_only_and_integer_io_where_promised(exported):
+    for name in ("tflite-fp32", "tflite-fp16", "tflite-dynamic", "tflite-int8"):
+        path = exported.path / FORMATS[name].file_name
+        ops = exported.record["formats"][name]["ops"]
+        assert ops == tflite_ops(path.read_bytes()) and "FULLY_CONNECTED" in ops
+        assert not [op for op in ops if op.startswith("CUSTOM")]
+    int8 = runtime.load_model(exported.path / "model_int8.tflite")
+    assert int8.input_dtype == np.uint8 and int8.input_quantization == pytest.approx((1 / 255, 0))
+    assert "QUANTIZE" in exported.record["formats"]["tflite-int8"]["ops"]
+
+
+def test_a_select_tf_op_is_named_and_refused():
+    tf, keras = _tf.tf(), _tf.keras()
+    inputs = keras.Input((4, 4))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda m: tf.linalg.det(m))(inputs))
+    with pytest.raises(FmnistEdgeError, match=r"TFLite conversion \(fp32\) failed"):
+        to_tflite(model, "fp32")  # builtin ops only: the converter refuses rather than emitting a Flex op
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    assert "CUSTOM:FlexMatrixDeterminant" in tflite_ops(converter.convert())
+
+
+@pytest.mark.parametrize("name", ["tflite-fp32", "tflite-int8", "onnx"])
+def test_batch_one_and_a_dynamic_batch_give_the_same_scores(exported, fashion_mnist, name):
+    deployed = runtime.load_model(exported.path / FORMATS[name].file_name)
+    images = fashion_mnist.x_test[:13]
+    batched = deployed.predict(images, batch_size=13)
+    one_by_one = np.concatenate([deployed.predict(images[i:i + 1], batch_size=1) for i in range(13)])
+    np.testing.assert_allclose(one_by_one, batched, atol=1e-6)
+    again = deployed.predict(fashion_mnist.x_test[:300], batch_size=128)  # 128, 128, then a short 44
+    np.testing.assert_allclose(again[:13], batched, atol=1e-6)
 
 
 def test_tflite_files_carry_readable_metadata_and_labels(exported, fashion_mnist):
@@ -49,15 +88,36 @@ def test_tflite_files_carry_readable_metadata_and_labels(exported, fashion_mnist
     assert meta["input"]["color_space"] == "GRAYSCALE" and meta["input"]["std"] == [255.0]
     labels = read_associated_files(data)["labels.txt"].decode().splitlines()
     assert labels == list(fashion_mnist.class_names)
+    assert runtime.load_model(exported.path / "model_int8.tflite").labels == list(fashion_mnist.class_names)
+    assert runtime.load_model(exported.path / "model.onnx").labels == list(fashion_mnist.class_names)
 
 
-def test_a_file_that_differs_from_its_source_fails_with_exit_3(exported, monkeypatch):
-    monkeypatch.setattr(formats_module, "FLOAT_ATOL", 0.0)  # no float file can match its source exactly
-    result = CliRunner().invoke(cli, ["export", str(exported.path.parent), "--format", "tflite-fp32", "--force"])
+def test_agreement_counts_a_tie_as_agreeing_with_each_label_it_ties():
+    got = np.array([[0.5, 0.5, 0.0], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.4, 0.3, 0.3]])
+    expected = np.array([[0.3, 0.6, 0.1], [0.45, 0.45, 0.1], [0.7, 0.2, 0.1], [0.4, 0.5, 0.1]])
+    agreement, ties = formats_module._top1_agreement(got, expected)
+    assert agreement == 0.5 and ties == 2  # rows 0 and 1 agree through a tie; rows 2 and 3 disagree
+
+
+def test_a_perturbed_model_fails_its_check_with_exit_3(run_copy, monkeypatch):
+    real_to_tflite, keras = formats_module.to_tflite, _tf.keras()
+
+    def perturbed(model, mode, **options):  # the file no longer computes what its source computes
+        clone = keras.models.clone_model(model)
+        rng = np.random.default_rng(0)
+        clone.set_weights([w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
+        return real_to_tflite(clone, mode, **options)
+
+    monkeypatch.setattr(formats_module, "to_tflite", perturbed)
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "tflite-fp32", "--format", "tflite-int8"])
     assert result.exit_code == 3, result.output
-    assert "export check failed: tflite-fp32: max |diff|" in result.output and "vs 0e+00" in result.output
-    record = json.loads((exported.path / "model.json").read_text())
+    line = result.output.strip()
+    assert line.startswith("Error: export check failed: tflite-fp32: max |diff|") and "vs 1e-04 on 1000 images" in line
+    assert "tflite-int8: top-1 agreement" in line and "\n" not in line
+    record = json.loads((run_copy / "export" / "model.json").read_text())
     assert record["formats"]["tflite-fp32"]["check"]["passed"] is False
+    assert record["formats"]["tflite-int8"]["check"]["top1_agreement"] < 0.99
+    assert (run_copy / "export" / "model_fp32.tflite").is_file()  # kept for inspection
 
 
 def test_existing_files_and_bad_formats_are_refused(exported):
@@ -65,3 +125,37 @@ def test_existing_files_and_bad_formats_are_refused(exported):
     assert result.exit_code == 2 and "model.onnx: already exists; pass --force" in result.output
     result = CliRunner().invoke(cli, ["export", str(exported.path.parent), "--format", "coreml"])
     assert result.exit_code == 2 and "unknown format 'coreml'" in result.output
+
+
+def _android_project(root):
+    (root / "app/src/main").mkdir(parents=True)
+    (root / "settings.gradle.kts").write_text('include(":app")\n')
+    (root / "app/src/main/AndroidManifest.xml").write_text("<manifest/>\n")
+    return root
+
+
+def test_android_copies_model_labels_and_record_into_the_app_assets(run_copy, tmp_path):
+    project = _android_project(tmp_path / "android_demo")
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "tflite-int8", "--android", str(project)])
+    assert result.exit_code == 0, result.output
+    assets = project / "app/src/main/assets"
+    assert sorted(p.name for p in assets.iterdir()) == ["labels.txt", "model.json", "model_int8.tflite"]
+    for name in ("labels.txt", "model.json", "model_int8.tflite"):
+        assert (assets / name).read_bytes() == (run_copy / "export" / name).read_bytes()
+    assert f"-> {assets}" in result.output
+
+
+def test_android_refuses_a_folder_that_is_not_an_android_project(run_copy, tmp_path):
+    target = tmp_path / "not_android"
+    target.mkdir()
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "tflite-int8", "--android", str(target)])
+    assert result.exit_code == 2
+    assert f"Error: {target}: not an Android project" in result.output and "--android-anywhere" in result.output
+    assert not list(target.iterdir()) and not (run_copy / "export").exists()  # refused before any work
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "onnx", "--android", str(target),
+                                      "--android-anywhere"])
+    assert result.exit_code == 2 and "--android copies .tflite files" in result.output
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "tflite-fp32", "--android", str(target),
+                                      "--android-anywhere"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.iterdir()) == ["labels.txt", "model.json", "model_fp32.tflite"]

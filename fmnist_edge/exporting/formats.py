@@ -12,6 +12,11 @@ of the export: each file runs in its real runtime (LiteRT for .tflite, onnxrunti
     integer formats (tflite-dynamic, tflite-int8)   same top-1 label on >= 99% of the 1,000 images, and
                                                     full-test accuracy within 1.0 point of the source
 
+Quantized outputs tie on unsure images (uint8 probabilities move in steps of 1/256, and a
+QAT model's fake-quantized logits can be exactly equal), so a tie agrees with any label it
+ties. Every file must also give the same scores for an image alone (batch 1) as in a batch
+of 8, and .tflite files must use builtin ops only (their op list is recorded).
+
 A failed check keeps the files, marks them in model.json and raises ExportCheckError (exit 3).
 
 Every file follows one input contract: NHWC [batch, H, W, 1], dynamic batch; float models
@@ -22,6 +27,7 @@ accuracy, size, source and sha256 of every file) are written beside the models.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +36,13 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__, _tf, runtime
-from ..conversion import DEFAULT_ONNX_OPSET, to_onnx, to_tflite
+from ..conversion import DEFAULT_ONNX_OPSET, tflite_ops, to_onnx, to_tflite
 from ..data import load_dataset
 from ..errors import FmnistEdgeError, RunDirError
 from ..optimization import QAT_MODEL_FILE, load_qat_model
 from ..rundir import RunDir, atomic_path, write_json, write_text
 from ..settings import TrainSettings
+from .android import android_assets_dir, copy_assets
 from .metadata import ImageClassifierMetadata, add_metadata
 
 CHECK_IMAGES = 1000
@@ -43,6 +50,7 @@ FLOAT_ATOL = 1e-4
 FP16_ATOL = 1e-2
 MIN_TOP1_AGREEMENT = 0.99
 MAX_ACCURACY_GAP_PP = 1.0
+BATCH_CHECK_IMAGES = 8
 CALIBRATION_IMAGES = 500  # as quantize's default
 
 
@@ -74,7 +82,12 @@ def _tflite(mode: str):
 
 
 def _onnx(sources: "_Sources", path: Path, opset: int) -> None:
-    path.write_bytes(to_onnx(sources.float_model, opset=opset))
+    import onnx
+
+    model = onnx.load_from_string(to_onnx(sources.float_model, opset=opset))
+    # ONNX has no labels file; metadata_props is where onnxruntime's model metadata finds them.
+    onnx.helper.set_model_props(model, sources.onnx_properties())
+    path.write_bytes(model.SerializeToString())
 
 
 def _saved_model(sources: "_Sources", path: Path, opset: int) -> None:
@@ -99,6 +112,7 @@ class Exported:
 
     path: Path
     record: dict[str, Any]
+    android_files: tuple[Path, ...] = ()  # copies made into an Android project's assets
 
     def summary(self) -> str:
         lines = []
@@ -106,11 +120,14 @@ class Exported:
             check = entry["check"]
             lines.append(f"{name:<15} {entry['size_bytes']:>11,} B  accuracy {100 * entry['accuracy']:.2f}%  "
                          f"check {'PASS' if check['passed'] else 'FAIL'} ({check['summary']})  -> {entry['file']}")
+        if self.android_files:
+            lines.append(f"android: {', '.join(p.name for p in self.android_files)} -> {self.android_files[0].parent}")
         return "\n".join(lines)
 
 
 def export(run: str | Path, formats: list[str] | str = "all", *, source: str | None = None,
-           opset: int = DEFAULT_ONNX_OPSET, force: bool = False) -> Exported:
+           opset: int = DEFAULT_ONNX_OPSET, force: bool = False, android: str | Path | None = None,
+           android_anywhere: bool = False) -> Exported:
     """Export a run's model to `formats` in RUN/export/, checking each file against its source.
 
     Args:
@@ -120,6 +137,9 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
             format; qat or prune+qat: its int8 model for tflite-int8) instead of the run's own.
         opset: ONNX opset.
         force: replace files an earlier export wrote.
+        android: an Android project (or its app module) to copy the exported .tflite files, labels.txt and
+            model.json into, under src/main/assets; only after every check passed.
+        android_anywhere: copy into `android` even when it is not an Android project.
 
     Example:
         >>> print(export("runs/q", "all").summary())
@@ -128,6 +148,9 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     unknown = [n for n in names if n not in FORMATS]
     if unknown:
         raise FmnistEdgeError(f"unknown format {unknown[0]!r}; choose from: all, {', '.join(FORMATS)}")
+    assets = android_assets_dir(android, android_anywhere) if android is not None else None
+    if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
+        raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
     sources = _Sources(RunDir(Path(run)), source)
     out = sources.run_dir.root / "export"
     existing = [FORMATS[n].file_name for n in names if (out / FORMATS[n].file_name).exists()]
@@ -158,7 +181,11 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     write_json(out / "model.json", record)
     if failures:
         raise ExportCheckError("export check failed: " + "; ".join(failures) + f" (files kept in {out})")
-    return Exported(out, record)
+    copied = ()
+    if assets is not None:
+        models = [out / FORMATS[n].file_name for n in names if FORMATS[n].file_name.endswith(".tflite")]
+        copied = tuple(copy_assets(models + [out / "labels.txt", out / "model.json"], assets))
+    return Exported(out, record, copied)
 
 
 class _Sources:
@@ -241,6 +268,10 @@ class _Sources:
         x, y = self.data.x_test, self.data.y_test
         predict = _saved_model_predictor(path) if fmt.is_folder else runtime.load_model(path).predict
         got = predict(x)
+        # The same images one at a time and as one batch: batch 1 and dynamic batch both work.
+        few = x[:BATCH_CHECK_IMAGES]
+        alone = np.concatenate([predict(few[i:i + 1]) for i in range(len(few))])
+        batch_diff = float(np.abs(alone - got[:len(few)]).max())
         expected = self._reference_scores(reference)
         accuracy = float((got.argmax(1) == y).mean())
         n = min(CHECK_IMAGES, len(x))
@@ -249,15 +280,41 @@ class _Sources:
             max_abs = float(np.abs(got[:n] - expected[:n]).max())
             check = {"max_abs_diff": max_abs, "tolerance": tolerance, "images": n, "passed": max_abs <= tolerance,
                      "summary": f"max |diff| {max_abs:.2e} vs {tolerance:.0e} on {n} images"}
+            batch_tolerance = tolerance
         else:
-            agreement = float((got[:n].argmax(1) == expected[:n].argmax(1)).mean())
+            agreement, ties = _top1_agreement(got[:n], expected[:n])
             gap = 100.0 * abs(accuracy - float((expected.argmax(1) == y).mean()))
             passed = agreement >= MIN_TOP1_AGREEMENT and gap <= MAX_ACCURACY_GAP_PP
-            check = {"top1_agreement": agreement, "accuracy_gap_pp": round(gap, 4), "images": n, "passed": passed,
-                     "summary": f"top-1 agreement {100 * agreement:.1f}% (min {100 * MIN_TOP1_AGREEMENT:.0f}%) on {n} "
-                                f"images, accuracy gap {gap:.2f} points (max {MAX_ACCURACY_GAP_PP:.1f})"}
-        return {"file": path.name, "description": fmt.description, "size_bytes": _size(path),
-                "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
+            check = {"top1_agreement": agreement, "ties": ties, "accuracy_gap_pp": round(gap, 4), "images": n,
+                     "passed": passed,
+                     "summary": f"top-1 agreement {100 * agreement:.1f}% (min {100 * MIN_TOP1_AGREEMENT:.0f}%; {ties} "
+                                f"ties) on {n} images, accuracy gap {gap:.2f} points (max {MAX_ACCURACY_GAP_PP:.1f})"}
+            batch_tolerance = FLOAT_ATOL  # an integer kernel gives the same codes whatever the batch
+        check["batch1_max_abs_diff"] = batch_diff
+        if batch_diff > batch_tolerance:
+            check["passed"] = False
+            check["summary"] += f"; batch 1 differs from batch {len(few)} by {batch_diff:.2e}"
+        entry = {"file": path.name, "description": fmt.description, "size_bytes": _size(path),
+                 "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
+        if path.suffix == ".tflite":
+            entry["ops"] = tflite_ops(path.read_bytes())
+            custom = [op for op in entry["ops"] if op.startswith("CUSTOM")]
+            if custom:
+                check["passed"] = False
+                check["summary"] += f"; non-builtin ops {', '.join(custom)}"
+        return entry
+
+    def onnx_properties(self) -> dict[str, str]:
+        return {"labels": json.dumps(self.class_names), "input": json.dumps(self.describe()["input"]),
+                "producer": f"fmnist-edge {__version__}", "source_model": self.settings.model}
+
+
+def _top1_agreement(got: np.ndarray, expected: np.ndarray) -> tuple[float, int]:
+    """Share of rows whose top-1 labels agree, a tie agreeing with any label it ties; and the number of tied rows."""
+    got_top = got == got.max(axis=1, keepdims=True)
+    expected_top = expected == expected.max(axis=1, keepdims=True)
+    ties = int(((got_top.sum(1) > 1) | (expected_top.sum(1) > 1)).sum())
+    return float((got_top & expected_top).any(axis=1).mean()), ties
 
 
 def _saved_model_predictor(path: Path):

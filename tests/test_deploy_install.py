@@ -1,0 +1,66 @@
+"""The deploy-only install: a fresh virtual environment with `pip install fmnist-edge[deploy]` (numpy,
+click, Pillow, flatbuffers, LiteRT, onnxruntime; no TensorFlow) predicts with exported models.
+
+This test installs from the package index into a new venv (pip's cache makes repeats quick); it needs
+the same network access the project's own installation does.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fmnist_edge.prediction import predict
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "tf2onnx", "onnx", "matplotlib")
+
+
+@pytest.fixture(scope="module")
+def deploy_venv(tmp_path_factory):
+    venv = tmp_path_factory.mktemp("deploy") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                              f"{ROOT}[deploy]"], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-3000:]
+    return venv
+
+
+def test_the_deploy_install_has_no_training_stack(deploy_venv):
+    listed = subprocess.run([str(deploy_venv / "bin/python"), "-m", "pip", "list", "--format", "json"],
+                            capture_output=True, text=True, check=True)
+    installed = {p["name"].lower().replace("_", "-") for p in json.loads(listed.stdout)}
+    assert {"fmnist-edge", "numpy", "click", "pillow", "ai-edge-litert", "onnxruntime"} <= installed
+    assert not installed & set(HEAVY), installed & set(HEAVY)
+
+
+@pytest.mark.parametrize("name", ["model_int8.tflite", "model.onnx"])
+def test_predict_in_the_deploy_install_matches_the_full_install(deploy_venv, exported, fashion_mnist, tmp_path, name):
+    from PIL import Image
+
+    images = []
+    for i in range(3):
+        images.append(tmp_path / f"test{i}.png")
+        Image.fromarray(fashion_mnist.x_test[i]).save(images[-1])
+    model = exported.path / name
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "predict", str(model), *map(str, images), "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    expected = [p.as_dict() for p in predict(model, images)]
+    got = json.loads(result.stdout)
+    assert [[g["label"] for g in r["top"]] for r in got] == [[g["label"] for g in r["top"]] for r in expected]
+    for r, e in zip(got, expected):
+        assert [g["probability"] for g in r["top"]] == pytest.approx([g["probability"] for g in e["top"]], abs=1e-5)
+
+
+def test_runtime_imports_without_tensorflow_and_training_says_what_to_install(deploy_venv):
+    code = "import sys, fmnist_edge.runtime, fmnist_edge.prediction; print('tensorflow' in sys.modules)"
+    result = subprocess.run([str(deploy_venv / "bin/python"), "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "train", "--epochs", "1", "--out",
+                             str(deploy_venv.parent / "run")], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("Error: this needs TensorFlow, which a deploy-only install leaves out: "
+                                     "pip install 'fmnist-edge[train]'")

@@ -1,0 +1,156 @@
+"""predict: real test images as PNG/JPEG/npz through every runtime, polarity, resizing, labels, bad input."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from fmnist_edge import runtime
+from fmnist_edge.cli import cli
+from fmnist_edge.prediction import _read, predict
+
+pytestmark = pytest.mark.slow
+MODELS = ["model_int8.tflite", "model_fp32.tflite", "model.onnx"]
+
+
+@pytest.fixture(scope="module")
+def pngs(fashion_mnist, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("png")
+    paths = []
+    for i in range(6):
+        paths.append(folder / f"test{i}.png")
+        Image.fromarray(fashion_mnist.x_test[i]).save(paths[-1])
+    return paths
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_pngs_of_test_images_get_the_runtimes_own_top3(exported, fashion_mnist, pngs, name):
+    model = exported.path / name
+    predictions = predict(model, pngs)
+    scores = runtime.load_model(model).predict(fashion_mnist.x_test[:6])
+    labels = fashion_mnist.class_names
+    for p, row, path in zip(predictions, scores, pngs):
+        assert p.source == str(path) and p.inverted is False  # dark border: Fashion-MNIST polarity already
+        order = np.argsort(-row, kind="stable")[:3]
+        assert [g.index for g in p.top] == list(order)
+        assert [g.label for g in p.top] == [labels[i] for i in order]
+        assert [g.probability for g in p.top] == pytest.approx([float(row[i]) for i in order], abs=1e-6)
+        assert p.top[0].probability >= p.top[1].probability >= p.top[2].probability
+
+
+def test_an_npz_gives_the_same_answers_as_the_pngs(exported, fashion_mnist, pngs, tmp_path):
+    np.savez(tmp_path / "batch.npz", x_test=fashion_mnist.x_test[:6, :, :, None], y_test=fashion_mnist.y_test[:6])
+    model = exported.path / "model_int8.tflite"
+    from_npz = predict(model, [tmp_path / "batch.npz"])
+    from_png = predict(model, pngs)
+    assert [p.source for p in from_npz] == [f"{tmp_path / 'batch.npz'}[{i}]" for i in range(6)]
+    assert [p.top for p in from_npz] == [p.top for p in from_png]
+
+
+def test_a_photo_of_a_dark_garment_on_white_is_inverted_and_fitted(fashion_mnist, tmp_path):
+    garment = fashion_mnist.x_test[0]
+    photo = Image.fromarray(255 - garment).resize((112, 112), Image.Resampling.NEAREST).convert("RGB")
+    wide = Image.new("RGB", (224, 112), "white")
+    wide.paste(photo, (56, 0))  # a wide photo, garment centred: fitting keeps the aspect ratio
+    wide.save(tmp_path / "photo.png")
+    ((source, image, inverted),) = _read(tmp_path / "photo.png", (28, 28), "auto")
+    assert inverted is True and image.shape == (28, 28) and image.dtype == np.uint8
+    assert image[:7].max() == 0 and image[-7:].max() == 0  # the padded margin is background, now black
+    middle = image[7:21, 7:21].astype(int)
+    expected = np.asarray(Image.fromarray(garment).resize((14, 14), Image.Resampling.LANCZOS), dtype=int)
+    assert np.abs(middle - expected).mean() < 4  # the garment itself, at half size
+    ((_, forced, flag),) = _read(tmp_path / "photo.png", (28, 28), "no")
+    assert flag is False and forced[:7].min() == 255
+    ((_, flipped, flag),) = _read(tmp_path / "photo.png", (28, 28), "yes")
+    assert flag is True and np.array_equal(flipped, image)
+
+
+def test_transparency_becomes_white_and_exif_rotation_is_applied(fashion_mnist, tmp_path):
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., 3] = fashion_mnist.x_test[1]  # a black garment cut out, on a transparent background
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cutout.png")
+    ((_, image, inverted),) = _read(tmp_path / "cutout.png", (28, 28), "auto")
+    assert inverted is True and np.abs(image.astype(int) - fashion_mnist.x_test[1]).max() <= 1
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; viewers rotate the picture 90 degrees clockwise
+    Image.fromarray(fashion_mnist.x_test[2]).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "r.jpg", exif=exif,
+                                                                                         quality=100)
+    ((_, upright, _),) = _read(tmp_path / "r.jpg", (28, 28), "no")
+    assert np.abs(upright.astype(int) - fashion_mnist.x_test[2]).mean() < 3
+
+
+def test_labels_travel_inside_the_files(exported, fashion_mnist, pngs, tmp_path):
+    for name in ("model_int8.tflite", "model.onnx"):
+        alone = tmp_path / name  # no labels.txt or model.json beside it
+        shutil.copy(exported.path / name, alone)
+        assert predict(alone, pngs[:1])[0].top[0].label in fashion_mnist.class_names
+
+
+def test_cli_prints_lines_and_json(exported, pngs):
+    model = str(exported.path / "model_fp32.tflite")
+    result = CliRunner().invoke(cli, ["predict", model, str(pngs[0]), str(pngs[1])])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(str(pngs[0])) and lines[0].count("%") == 3
+    result = CliRunner().invoke(cli, ["predict", model, str(pngs[0]), "--json", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.output)
+    assert record["image"] == str(pngs[0]) and record["inverted"] is False and len(record["top"]) == 5
+    assert sum(g["probability"] for g in record["top"]) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d.joinpath("junk.png").write_bytes(b"not an image") and d / "junk.png",
+     "junk.png: not a readable image"),
+    (lambda d: d / "missing.png", "missing.png: no such image file"),
+    (lambda d: np.savez(d / "wrong.npz", images=np.zeros((2, 32, 32), np.uint8)) or d / "wrong.npz",
+     "wrong.npz: array 'images' is uint8 (2, 32, 32); the model takes uint8 images (N, 28, 28) or (N, 28, 28, 1)"),
+    (lambda d: np.savez(d / "float.npz", np.zeros((2, 28, 28), np.float32)) or d / "float.npz",
+     "float.npz: array 'arr_0' is float32 (2, 28, 28)"),
+    (lambda d: np.savez(d / "two.npz", a=np.zeros((1, 28, 28), np.uint8), b=np.zeros((1, 28, 28), np.uint8))
+     or d / "two.npz", "two.npz: holds arrays a, b; expected one array or one named images, x_test, x"),
+    (lambda d: d.joinpath("cut.npz").write_bytes(b"PK\x03\x04broken") and d / "cut.npz", "cut.npz: not a readable .npz"),
+])
+def test_bad_images_give_one_line_naming_the_file(exported, tmp_path, make, message):
+    path = make(tmp_path)
+    result = CliRunner().invoke(cli, ["predict", str(exported.path / "model_int8.tflite"), str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and message in result.output and result.output.count("\n") == 1
+
+
+def test_bad_models_and_options_are_refused(exported, pngs, tmp_path):
+    result = CliRunner().invoke(cli, ["predict", str(tmp_path / "none.tflite"), str(pngs[0])])
+    assert result.exit_code == 2 and "none.tflite: no such model file" in result.output
+    result = CliRunner().invoke(cli, ["predict", str(exported.path / "labels.txt"), str(pngs[0])])
+    assert result.exit_code == 2 and "unsupported model format '.txt'" in result.output
+    result = CliRunner().invoke(cli, ["predict", str(exported.path / "model.onnx"), str(pngs[0]), "--top", "0"])
+    assert result.exit_code == 2 and "--top must be at least 1" in result.output
+
+
+def test_a_model_without_labels_uses_labels_txt_beside_it_or_class_numbers(exported, pngs, tmp_path):
+    from fmnist_edge import _tf
+    from fmnist_edge.conversion import to_tflite
+
+    plain = tmp_path / "plain.tflite"  # converted without metadata: no labels inside
+    plain.write_bytes(to_tflite(_tf.keras().models.load_model(exported.path.parent / "model.keras"), "fp32"))
+    top = predict(plain, pngs[:1])[0].top[0]
+    assert top.label == f"class {top.index}"
+    (tmp_path / "labels.txt").write_text("".join(f"kind {i}\n" for i in range(10)))
+    assert predict(plain, pngs[:1])[0].top[0].label == f"kind {top.index}"
+    (tmp_path / "labels.txt").write_text("just\nthree\nlabels\n")
+    result = CliRunner().invoke(cli, ["predict", str(plain), str(pngs[0])])
+    assert result.exit_code == 2 and "plain.tflite: has 10 outputs but 3 labels" in result.output
+
+
+def test_predict_never_imports_tensorflow(exported, pngs):
+    code = ("import sys; from fmnist_edge.cli import main; sys.argv = ['fmnist-edge', 'predict', sys.argv[1], "
+            "sys.argv[2]]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('TF' if 'tensorflow' in sys.modules or 'tf_keras' in sys.modules else 'no TF')")
+    result = subprocess.run([sys.executable, "-c", code, str(exported.path / "model_int8.tflite"), str(pngs[0])],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "no TF" and result.stdout.count("%") == 3
