@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.optimization import METHODS, quantize
-from fmnist_edge.training import Run, _cpu_model, _version
+from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.training import Run
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {  # method -> (metric, limit, description)
@@ -38,7 +39,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--methods", default=",".join(m for m in METHODS if m != "auto"))
-    parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs for prune and qat")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="fine-tuning epochs for prune and qat (default: each method's own, as the CLI)")
     parser.add_argument("--sparsity", type=float, default=0.5)
     parser.add_argument("--calibration", type=int, default=500)
     args = parser.parse_args()
@@ -53,7 +55,8 @@ def main() -> int:
             row = {"run": str(run_dir), "model": run.settings.model, "method": method,
                    "float_accuracy": m["float_accuracy"], "accuracy": m["accuracy"], "drop_pp": m["drop_pp"],
                    "size_bytes": m["size_bytes"], "gzip_bytes": m["gzip_bytes"], "size_vs_float": m["size_vs_float"],
-                   "sparsity": (m.get("sparsity") or {}).get("overall"), "wall_time_s": m["wall_time_s"]}
+                   "sparsity": (m.get("sparsity") or {}).get("overall"), "epochs": m["settings"]["epochs"],
+                   "wall_time_s": m["wall_time_s"]}
             if method in TARGETS:
                 key, limit, text = TARGETS[method]
                 row["target"] = text
@@ -68,8 +71,8 @@ def main() -> int:
     (RESULTS / "quantize.json").write_text(json.dumps({
         "benchmark": "quantize", "command": command,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": _cpu_model()},
-        "versions": {p: _version(p) for p in ("tensorflow", "tensorflow-model-optimization", "ai-edge-litert")},
+        "machine": {"cpu": cpu_model()},
+        "versions": {p: package_version(p) for p in ("tensorflow", "tensorflow-model-optimization", "ai-edge-litert")},
         "rows": rows}, indent=2) + "\n")
     (RESULTS / "quantize.md").write_text(f"Command: `{command}`\n\n{table}\n")
     print(table)
@@ -77,12 +80,13 @@ def main() -> int:
 
 
 def _markdown(rows: list[dict]) -> str:
-    lines = ["| model | method | float acc | deployed acc | drop (pp) | size (B) | gzip (B) | vs float | sparsity | target |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | method | epochs | float acc | deployed acc | drop (pp) | size (B) | gzip (B) | vs float | sparsity "
+             "| target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         sparsity = f"{100 * r['sparsity']:.1f}%" if r["sparsity"] is not None else ""
         target = f"{r['target']}: {'met' if r['target_met'] else 'MISSED'}" if "target" in r else ""
-        lines.append(f"| {r['model']} | {r['method']} | {100 * r['float_accuracy']:.2f}% | {100 * r['accuracy']:.2f}% | "
+        lines.append(f"| {r['model']} | {r['method']} | {r['epochs'] or ''} | {100 * r['float_accuracy']:.2f}% | {100 * r['accuracy']:.2f}% | "
                      f"{r['drop_pp']:+.2f} | {r['size_bytes']:,} | {r['gzip_bytes']:,} | {100 * r['size_vs_float']:.1f}% | "
                      f"{sparsity} | {target} |")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Turn a trained run into edge models, held to an accuracy-drop budget.
 
-    result = fmnist_edge.quantize("runs/vgg", method="prune+qat", sparsity=0.5, epochs=2)
+    result = fmnist_edge.quantize("runs/vgg", method="prune+qat", sparsity=0.5, epochs=4)
     print(result.metrics["accuracy"], result.metrics["drop_pp"])
 
 Methods:
@@ -28,6 +28,7 @@ import gzip
 import math
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,18 @@ DEFAULT_MAX_DROP_PP = 0.5
 # HDF5, the format tfmot's own guide uses, round-trips exactly.
 QAT_MODEL_FILE = "model.h5"
 PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
+# Fine-tuning epochs when --epochs is not given (for prune+qat: each of its two phases).
+# QAT only re-learns rounding: 2 epochs give vgg198k a drop of -0.06 points. Pruning must
+# re-learn around removed weights: 50% prune+qat of vgg198k dropped 0.57 points after 2
+# epochs and 0.13 after 4 (benchmarks/results/quantize.md).
+DEFAULT_EPOCHS = {"qat": 2, "prune": 4, "prune+qat": 4}
 
 
 @dataclass(frozen=True)
 class QuantizeSettings:
     method: str = "auto"
     sparsity: float = 0.5  # half the conv/dense weights: the zoo's models lose almost nothing at 50%
-    epochs: int = 2  # fine-tuning epochs for prune / qat: enough to recover, short next to training
+    epochs: int | None = None  # fine-tuning epochs for prune / qat; None: DEFAULT_EPOCHS of the method
     lr: float | None = None  # None: a tenth of the run's learning rate, constant (fine-tuning, not training)
     calibration: int = 500  # training images that set int8 ranges; PTQ accuracy is flat beyond a few hundred
     max_drop: float | None = None  # budget in accuracy points (float minus deployed); None = DEFAULT_MAX_DROP_PP
@@ -65,7 +71,7 @@ class QuantizeSettings:
             raise FmnistEdgeError(f"--method must be one of {', '.join(METHODS)}; got {self.method!r}")
         if not 0.0 <= self.sparsity < 1.0:
             raise FmnistEdgeError(f"--sparsity must be in [0, 1), got {self.sparsity}")
-        if self.epochs < 1:
+        if self.epochs is not None and self.epochs < 1:
             raise FmnistEdgeError(f"--epochs must be at least 1, got {self.epochs}")
         if self.lr is not None and not self.lr > 0:
             raise FmnistEdgeError(f"--lr must be positive, got {self.lr}")
@@ -82,6 +88,9 @@ class QuantizeSettings:
             return allowed, f"{self.max_drop_relative:g}% of float accuracy = {allowed:.2f} points"
         allowed = DEFAULT_MAX_DROP_PP if self.max_drop is None else self.max_drop
         return allowed, f"{allowed:.2f} points"
+
+    def epochs_for(self, method: str) -> int:
+        return self.epochs or DEFAULT_EPOCHS[method]
 
 
 @dataclass(frozen=True)
@@ -169,17 +178,18 @@ class _Job:
             calibration = self.x_train[: self.settings.calibration]
             tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
         elif method == "qat":
-            qat_model = self._fine_tune(self._quantize_aware(float_model))
+            qat_model = self._fine_tune(self._quantize_aware(float_model), self.settings.epochs_for(method))
             _save_keras(qat_model, staging / QAT_MODEL_FILE)
             tflite = to_tflite(qat_model, "int8-qat")
         else:  # prune, prune+qat
-            pruned = _strip(self._fine_tune(self._prunable(float_model), pruning=True))
+            epochs = self.settings.epochs_for(method)
+            pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
             extra["sparsity"] = kernel_sparsity(pruned)
             if method == "prune":
                 _save_keras(pruned, staging / "model.keras")
                 tflite = to_tflite(pruned, "fp32")
             else:
-                qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True))
+                qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
                 extra["sparsity_before_qat"] = extra.pop("sparsity")
                 extra["sparsity"] = kernel_sparsity(qat_model)
                 _save_keras(qat_model, staging / QAT_MODEL_FILE)
@@ -207,9 +217,9 @@ class _Job:
 
     # -- the transforms ---------------------------------------------------------------
 
-    def _prunable(self, model):
+    def _prunable(self, model, epochs: int):
         tfmot, keras = _tf.tfmot(), _tf.keras()
-        steps = self.settings.epochs * self._steps_per_epoch()
+        steps = epochs * self._steps_per_epoch()
         # Masks update every `frequency` steps and must land exactly on end_step to reach the
         # target; the last 20% of steps fine-tune at the final sparsity.
         frequency = max(1, steps // 10)
@@ -237,7 +247,7 @@ class _Job:
             raise FmnistEdgeError(f"{self.model_path}: cannot be quantized by tfmot "
                                   f"({str(exc).strip().splitlines()[0]})") from None
 
-    def _fine_tune(self, model, pruning: bool = False):
+    def _fine_tune(self, model, epochs: int, pruning: bool = False):
         keras, tfmot = _tf.keras(), _tf.tfmot()
         s = self.train_settings
         lr = self.settings.lr or s.lr / 10
@@ -253,7 +263,7 @@ class _Job:
         val_ds = make_dataset(self.x_val, self.y_val, n, s.batch_size) if len(self.x_val) else None
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         verbose = {"auto": 2, "bar": 1, "lines": 2, "none": 0}[self.progress]
-        model.fit(train_ds, validation_data=val_ds, epochs=self.settings.epochs, callbacks=callbacks,
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
                   verbose=verbose)
         return model
 
@@ -290,7 +300,8 @@ class _Job:
             "input": {"dtype": str(deployed.input_dtype),
                       "quantization": list(deployed.input_quantization or ()) or None},
             **extra,
-            "settings": dataclasses.asdict(self.settings) | {"method": method},
+            "settings": dataclasses.asdict(self.settings) | {
+                "method": method, "epochs": self.settings.epochs_for(method) if method in DEFAULT_EPOCHS else None},
         }
 
 
@@ -328,7 +339,8 @@ def _strip(model):
 
 def _save_keras(model, path: Path) -> None:
     """Save in the format the suffix names (.keras, or .h5 for QAT models), atomically."""
-    with _tf.tfmot().quantization.keras.quantize_scope(), atomic_path(path) as tmp:
+    with _tf.tfmot().quantization.keras.quantize_scope(), atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")  # on purpose: see QAT_MODEL_FILE
         model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
 
 

@@ -165,11 +165,22 @@ def test_python_api_and_cli_give_the_same_model(trained_run, tmp_path):
     (["--calibration", "0", "--method", "ptq-int8"], "--calibration must be at least 1 image, got 0"),
     (["--calibration", "999999", "--method", "ptq-int8"], "--calibration 999999 is larger than the run's 2,700 training images"),
     (["--max-drop", "1", "--max-drop-relative", "1"], "give --max-drop or --max-drop-relative, not both"),
+    (["--epochs", "0", "--method", "qat"], "--epochs must be at least 1, got 0"),
 ])
 def test_bad_options_exit_2(trained_run, args, message):
     result = CliRunner().invoke(cli, ["quantize", str(trained_run)] + args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_fine_tuning_epochs_default_per_method_and_are_recorded(variants):
+    from fmnist_edge.optimization import QuantizeSettings
+
+    defaults = QuantizeSettings()
+    assert [defaults.epochs_for(m) for m in ("qat", "prune", "prune+qat")] == [2, 4, 4]
+    assert QuantizeSettings(epochs=1).epochs_for("prune+qat") == 1
+    assert variants["prune+qat"].metrics["settings"]["epochs"] == 1  # the fixture asked for 1
+    assert variants["ptq-int8"].metrics["settings"]["epochs"] is None  # nothing fine-tuned
 
 
 def test_existing_variant_is_not_replaced_without_force(run_copy):
