@@ -23,7 +23,8 @@ from fmnist_edge import _tf
 from fmnist_edge.data import load_fashion_mnist, make_closet
 from fmnist_edge.data.pipeline import make_dataset
 from fmnist_edge.models import build_model, list_models
-from fmnist_edge.training import _cpu_model, _precision_policy, _version
+from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.training import _precision_policy
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
 
@@ -74,8 +75,8 @@ def main() -> None:
         "command": "python benchmarks/train_throughput.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out"),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": _cpu_model(), "platform": platform.platform()},
-        "versions": {p: _version(p) for p in ("tensorflow", "tf-keras")},
+        "machine": {"cpu": cpu_model(), "platform": platform.platform()},
+        "versions": {p: package_version(p) for p in ("tensorflow", "tf-keras")},
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib.metadata
 import math
 import platform
 import subprocess
@@ -33,6 +32,7 @@ from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .models import build_model, get_model_info
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
+from .machine import cpu_model, package_version
 from .rundir import RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, write_csv, write_json
 from .settings import TrainSettings, resolve_settings
 
@@ -354,19 +354,12 @@ def _new_record(settings: TrainSettings) -> dict[str, Any]:
         "status": "created",
         "epochs_completed": 0,
         "started": _now(),
-        "versions": {name: _version(name) for name in _VERSIONED_PACKAGES} | {"python": platform.python_version()},
+        "versions": {name: package_version(name) for name in _VERSIONED_PACKAGES} | {"python": platform.python_version()},
         "git": _git_state(),
         "devices": [d.name for d in tf.config.list_physical_devices()],
-        "machine": {"platform": platform.platform(), "processor": _cpu_model()},
+        "machine": {"platform": platform.platform(), "processor": cpu_model()},
         "wall_time_s": 0.0,
     }
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _git_state() -> dict[str, Any] | None:
@@ -380,16 +373,6 @@ def _git_state() -> dict[str, Any] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": bool(dirty)}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _now() -> str:
