@@ -35,27 +35,39 @@ def cli() -> None:
     """Train, quantize, export and benchmark compact Fashion-MNIST classifiers for phones and edge devices."""
 
 
+# Training options, shared by `train` and `pipeline`, in --help order.
+_TRAIN_OPTIONS = (
+    click.option("--model", default=None, help="Zoo model (see `fmnist-edge models`).  [default: vgg198k]"),
+    click.option("--dataset", type=click.Choice(DATASETS), default=None, help="fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).  [default: fashion]"),
+    click.option("--recipe", type=click.Choice(RECIPES), default="best", show_default=True,
+                 help="Defaults for the options below: our best set-up, or the model's published one."),
+    click.option("--epochs", type=int, default=None, help="Epochs to train."),
+    click.option("--batch-size", type=int, default=None),
+    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None),
+    click.option("--lr", type=float, default=None, help="Peak learning rate."),
+    click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="Learning-rate schedule; exp is lr * 0.9**epoch."),
+    click.option("--augment", type=click.Choice(AUGMENTATIONS), default=None,
+                 help="none; basic = shift + flip; strong = basic + random erasing."),
+    click.option("--label-smoothing", type=float, default=None),
+    click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
+                 help="Stop after PATIENCE epochs without a better validation accuracy."),
+    click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch."),
+    click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs)."),
+    click.option("--seed", type=int, default=None),
+    click.option("--mixed-precision/--no-mixed-precision", default=None, help="bf16 on CPU, fp16 on GPU."),
+    click.option("--data-dir", type=click.Path(), default=None,
+                 help="Folder with Fashion-MNIST (IDX .gz, CSV or .npz), or a closet dataset for --dataset closet."),
+)
+
+
+def _train_options(command):
+    for option in reversed(_TRAIN_OPTIONS):  # decorators apply bottom-up
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.option("--model", default=None, help="Zoo model (see `fmnist-edge models`).  [default: vgg198k]")
-@click.option("--dataset", type=click.Choice(DATASETS), default=None, help="fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).  [default: fashion]")
-@click.option("--recipe", type=click.Choice(RECIPES), default="best", show_default=True,
-              help="Defaults for the options below: our best set-up, or the model's published one.")
-@click.option("--epochs", type=int, default=None, help="Epochs to train.")
-@click.option("--batch-size", type=int, default=None)
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None)
-@click.option("--lr", type=float, default=None, help="Peak learning rate.")
-@click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="Learning-rate schedule; exp is lr * 0.9**epoch.")
-@click.option("--augment", type=click.Choice(AUGMENTATIONS), default=None,
-              help="none; basic = shift + flip; strong = basic + random erasing.")
-@click.option("--label-smoothing", type=float, default=None)
-@click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
-              help="Stop after PATIENCE epochs without a better validation accuracy.")
-@click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch.")
-@click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs).")
-@click.option("--seed", type=int, default=None)
-@click.option("--mixed-precision/--no-mixed-precision", default=None, help="bf16 on CPU, fp16 on GPU.")
-@click.option("--data-dir", type=click.Path(), default=None,
-              help="Folder with Fashion-MNIST (IDX .gz, CSV or .npz), or a closet dataset for --dataset closet.")
+@_train_options
 @click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/<model>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its saved settings.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
@@ -121,6 +133,93 @@ def export_command(run_dir, formats, source, opset, force, android, android_anyw
     result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force,
                     android=android, android_anywhere=android_anywhere)
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
+
+
+@cli.command("pipeline")
+@_train_options
+@click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/<model>]")
+@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--method", type=click.Choice(METHODS), default="qat", show_default=True, help="quantize's method.")
+@click.option("--quantize-epochs", type=int, default=None, help="quantize's --epochs.  [default: the method's]")
+@click.option("--max-drop", type=float, default=None, metavar="PP", help="quantize's budget.  [default: 0.5]")
+@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|RUN_DIR", help="bench's baseline.")
+@click.option("--runs", type=int, default=100, show_default=True, help="bench's timed runs per row.")
+def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, runs, **options) -> None:
+    """The main job: train, quantize, export every format and bench against the baseline, into one run directory.
+
+    Stops with quantize's or export's exit code when the accuracy-drop budget or an export check fails.
+    """
+    from .workflow import pipeline
+
+    model = options.pop("model")
+    result = pipeline(model, out or f"runs/{model or 'vgg198k'}", force=force, method=method,
+                      quantize_epochs=quantize_epochs, max_drop=max_drop, baseline=baseline, runs=runs,
+                      say=click.echo, **options)
+    click.echo(result.bench.table())
+    click.echo(f"\n{result.bench.record['method']}.\n-> {result.run.path}: bench.json, "
+               + ", ".join(str(p) for p in result.bench.plots))
+
+
+@cli.command("bench")
+@click.argument("targets", nargs=-1, required=True, type=click.Path())
+@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|RUN_DIR",
+              help="Untrained ResNet-50 built here (size and speed only), or a trained ResNet-50 run.")
+@click.option("--runs", type=int, default=200, show_default=True, help="Timed single-image runs per row.")
+@click.option("--warmup", type=int, default=20, show_default=True, help="Untimed runs before them.")
+@click.option("--threads", default="1", show_default=True, help="Runtime threads; a list such as 1,2 gives a row each.")
+@click.option("--batch", type=int, default=64, show_default=True, help="Batch size of the throughput measurement.")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True)
+@click.option("--plot", is_flag=True, help="Write accuracy-vs-size and accuracy-vs-latency PNGs.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for bench.json and plots/.  [default: the first run directory]")
+def bench_command(targets, baseline, runs, warmup, threads, batch, fmt, plot, out) -> None:
+    """Measure accuracy, size, MACs, latency, throughput and memory of every artifact of TARGETS (run directories
+    or .tflite/.onnx files) in its own runtime, against the ResNet-50 baseline."""
+    from .benchmarking import bench
+
+    try:
+        thread_counts = tuple(int(t) for t in threads.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected numbers such as 1 or 1,2; got {threads!r}", param_hint="--threads") from None
+    with click.progressbar(length=1, label="measuring", file=sys.stderr, show_eta=False,
+                           show_pos=True) as bar:
+        def progress(label: str, total: int) -> None:
+            if bar.length != total:  # the first call tells how many measurements there are
+                bar.length = total
+            elif bar.pos < total:
+                bar.update(1)
+            bar.label = f"measuring {label}"
+            bar.render_progress()
+
+        result = bench(list(targets), baseline=baseline, runs=runs, warmup=warmup, threads=thread_counts, batch=batch,
+                       out=out, plot=plot, progress=progress)
+        bar.label = "measured"
+        bar.update(bar.length - bar.pos)
+    click.echo(result.table(fmt))
+    if fmt == "table":
+        click.echo(f"\n{result.record['method']}.\n{result.record['machine']['cpu']}, {result.record['machine']['cores']} "
+                   f"cores. -> {result.json_path}" + "".join(f", {p}" for p in result.plots))
+
+
+@cli.command("check")
+@click.option("--budget", "budget_path", type=click.Path(), default="budget.toml", show_default=True,
+              help="TOML file of models and their limits.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+def check_command(budget_path, as_json) -> None:
+    """Measure the models a budget file lists and judge each limit; exit 1 if any fails (the CI gate)."""
+    from .benchmarking import check
+
+    verdicts = check(budget_path, progress=lambda label: click.echo(f"measuring {label}", err=True))
+    if as_json:
+        click.echo(json.dumps([v.__dict__ for v in verdicts], indent=2))
+    else:
+        for verdict in verdicts:
+            click.echo(verdict.line())
+    failed = sum(not v.passed for v in verdicts)
+    click.echo(f"{len(verdicts) - failed} of {len(verdicts)} limits hold" + (f"; {failed} FAILED" if failed else ""),
+               err=True)
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()

@@ -19,6 +19,7 @@ import numpy as np
 from . import _tf
 from ._quiet import quiet_native_stderr
 from .errors import FmnistEdgeError
+from .inspection import tflite_ops
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
 DEFAULT_ONNX_OPSET = 17  # onnxruntime 1.18+ and every current mobile runtime read it
@@ -66,30 +67,6 @@ def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) ->
     if custom:  # supported_ops should make this impossible; a converter change must not slip through
         raise FmnistEdgeError(f"TFLite conversion ({mode}) produced non-builtin ops: {', '.join(custom)}")
     return data
-
-
-def tflite_ops(data: bytes) -> list[str]:
-    """The operator codes a .tflite file uses, by builtin name; custom or select-TF ops as "CUSTOM:<name>".
-
-    Example:
-        >>> tflite_ops(to_tflite(model, "int8", calibration_images=x[:100]))
-        ['CONV_2D', 'FULLY_CONNECTED', 'QUANTIZE', 'SOFTMAX', ...]
-    """
-    _tf.tf()  # import TensorFlow the project's way before its submodules
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
-    model = schema.Model.GetRootAs(data, 0)
-    ops = set()
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        # Codes below 127 live in the deprecated int8 field; newer ones in builtin_code. Take the larger.
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            ops.add(f"CUSTOM:{(code.CustomCode() or b'?').decode()}")
-        else:
-            ops.add(names.get(builtin, f"BUILTIN_{builtin}"))
-    return sorted(ops)
 
 
 def _representative_dataset(images: np.ndarray):

@@ -1,4 +1,4 @@
-"""Rendering: plots (and later tables) from plain records. matplotlib is imported lazily."""
+"""Rendering: plots from plain records. matplotlib is imported lazily."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,3 +51,58 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | P
                     color="white" if matrix[i, j] > threshold else "black")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
+
+
+def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]:
+    """Accuracy against file size and against p50 latency (log scales), Pareto front marked, baseline highlighted.
+
+    One PNG per x-axis; with several thread counts, latency uses the first one. The baseline's
+    untrained accuracy is not a point: it is drawn as a vertical line at its size or latency.
+    """
+    folder = Path(folder)
+    threads = rows[0]["threads"] if rows else 1
+    rows = [r for r in rows if r["threads"] == threads]
+    paths = []
+    for key, label, name in (("size_bytes", "file size (bytes, log scale)", "bench_accuracy_vs_size.png"),
+                             ("p50", f"p50 latency, 1 image, {threads} thread(s) (ms, log scale)",
+                              "bench_accuracy_vs_latency.png")):
+        value = (lambda r: r["latency_ms"]["p50"]) if key == "p50" else (lambda r: r[key])
+        fig = _figure(figsize=(8, 5), layout="constrained")
+        ax = fig.subplots()
+        scored = [r for r in rows if r["accuracy"] is not None]
+        front = pareto_front([(value(r), r["accuracy"]) for r in scored])
+        for i, r in enumerate(scored):  # front points get dark labels, the others grey ones
+            ax.scatter(value(r), 100 * r["accuracy"], s=60 if r["baseline"] else 30,
+                       color="tab:red" if r["baseline"] else "tab:blue", marker="*" if r["baseline"] else "o")
+            ax.annotate(f"{r['model']} {r['format']}", (value(r), 100 * r["accuracy"]), fontsize=7,
+                        color="black" if i in front else "grey", xytext=(4, 2), textcoords="offset points")
+        if front:
+            xs, ys = zip(*[(value(scored[i]), 100 * scored[i]["accuracy"]) for i in front])
+            ax.step(xs, ys, where="post", color="tab:green", label="Pareto front", linewidth=1.5)
+        for r in rows:
+            if r["baseline"] and r["accuracy"] is None:
+                ax.axvline(value(r), color="tab:red", linestyle="--", label=f"{r['model']} baseline (untrained)")
+            elif r["baseline"]:
+                ax.scatter([], [], color="tab:red", marker="*", label=f"{r['model']} baseline")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="lower right")
+        path = folder / name
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+        paths.append(path)
+    return paths
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats (smaller-or-equal cost and higher-or-equal accuracy,
+    one of them strictly), ordered by cost."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front

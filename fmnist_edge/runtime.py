@@ -72,10 +72,11 @@ class TFLiteModel:
     def predict(self, images: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
         """Class scores (N, classes) as float32 for uint8 images (N, H, W[, 1])."""
         images = _as_nhwc_uint8(images, self.input_shape, self.path)
-        chunks = [self._run(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        chunks = [self.run(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
         return np.concatenate(chunks) if chunks else np.zeros((0, int(self._output["shape"][-1])), np.float32)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """One interpreter call on uint8 images already shaped (N, H, W, C): what bench times."""
         first_call = self._batch is None
         if self._batch != len(batch):
             self._interpreter.resize_tensor_input(self._input["index"], [len(batch), *self.input_shape])
@@ -117,6 +118,7 @@ class ONNXModel:
         if len(inputs) != 1 or len(outputs) != 1:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self._input_name = inputs[0].name
+        self._classes = int(outputs[0].shape[-1])
         self.input_shape = tuple(int(d) for d in inputs[0].shape[1:])
         self.input_dtype = np.dtype(np.float32)
         self.input_quantization = None
@@ -129,9 +131,12 @@ class ONNXModel:
     def predict(self, images: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
         """Class scores (N, classes) as float32 for uint8 images (N, H, W[, 1])."""
         images = _as_nhwc_uint8(images, self.input_shape, self.path)
-        chunks = [self._session.run(None, {self._input_name: images[i:i + batch_size].astype(np.float32) / 255.0})[0]
-                  for i in range(0, len(images), batch_size)]
-        return np.concatenate(chunks).astype(np.float32)
+        chunks = [self.run(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self._classes), np.float32)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """One session call on uint8 images already shaped (N, H, W, C): what bench times."""
+        return self._session.run(None, {self._input_name: batch.astype(np.float32) / 255.0})[0].astype(np.float32)
 
 
 _RUNTIMES = {".tflite": TFLiteModel, ".onnx": ONNXModel}

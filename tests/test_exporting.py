@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from fmnist_edge import _tf, runtime
 from fmnist_edge.cli import cli
-from fmnist_edge.conversion import tflite_ops, to_tflite
+from fmnist_edge.conversion import to_tflite
+from fmnist_edge.inspection import tflite_macs, tflite_ops
 from fmnist_edge.errors import FmnistEdgeError
 from fmnist_edge.exporting import FORMATS
 from fmnist_edge.exporting import formats as formats_module
@@ -159,3 +160,24 @@ def test_android_refuses_a_folder_that_is_not_an_android_project(run_copy, tmp_p
                                       "--android-anywhere"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in target.iterdir()) == ["labels.txt", "model.json", "model_fp32.tflite"]
+
+
+@pytest.mark.parametrize("name", ["vgg198k", "edge-s"])
+def test_macs_count_every_convolution_and_dense_layer(name):
+    from fmnist_edge.models import build_model
+
+    keras = _tf.keras()
+    model = build_model(name)
+    expected = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            _, h, w, c = layer.output_shape
+            expected += h * w * c * layer.kernel_size[0] * layer.kernel_size[1]
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c = layer.output_shape
+            expected += h * w * c * layer.kernel_size[0] * layer.kernel_size[1] * layer.input_shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            expected += layer.input_shape[-1] * layer.units
+    assert tflite_macs(to_tflite(model, "fp32")) == expected
+    if name == "vgg198k":
+        assert expected == 19_475_600

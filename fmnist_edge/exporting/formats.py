@@ -36,7 +36,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__, _tf, runtime
-from ..conversion import DEFAULT_ONNX_OPSET, tflite_ops, to_onnx, to_tflite
+from ..conversion import DEFAULT_ONNX_OPSET, to_onnx, to_tflite
+from ..inspection import tflite_ops
 from ..data import load_dataset
 from ..errors import FmnistEdgeError, RunDirError
 from ..optimization import QAT_MODEL_FILE, load_qat_model

@@ -1,0 +1,239 @@
+"""Accuracy, size and speed of every deployed variant, against the ResNet-50 baseline.
+
+    result = fmnist_edge.bench(["runs/vgg"], baseline="resnet50", runs=200, threads=(1,))
+    print(result.table())
+
+A run directory contributes a row per artifact: its Keras model (the float reference), every
+.tflite and .onnx in export/, and every optimized/<method>/model.tflite. A model file given
+directly is one row. Each row is measured in a process of its own (see measure.py), once per
+thread count, in its real runtime, on the full official test set.
+
+The baseline row is always there. `baseline="resnet50"` builds an untrained ResNet-50 and
+converts it to a float .tflite: its size, MACs and latency are real, and its accuracy is
+reported as "untrained", never as a number from elsewhere. A run directory of a trained
+ResNet-50 as `baseline` gives a measured accuracy too. Ratios compare every row with the
+baseline row of the same thread count: x smaller (file bytes), x faster (p50 latency), and
+the accuracy difference in points.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import __version__
+from ..errors import FmnistEdgeError, RunDirError
+from ..inspection import tflite_macs
+from ..machine import cpu_model, package_version
+from ..rundir import RunDir, atomic_path, read_json, write_json
+from ..settings import TrainSettings
+
+DEFAULT_RUNS = 200
+DEFAULT_WARMUP = 20
+DEFAULT_BATCH = 64
+BASELINE_MODEL = "resnet50"
+MODEL_SUFFIXES = (".tflite", ".onnx", ".keras")
+TIMING_METHOD = ("single-image calls (set input, invoke, read output) timed one by one with time.perf_counter_ns "
+                 "after {warmup} warm-up calls, {runs} timed runs; the first call timed apart; throughput at "
+                 "batch {batch}; each model in a process of its own")
+_VERSIONED = ("fmnist-edge", "ai-edge-litert", "tflite-runtime", "onnxruntime", "tensorflow", "numpy")
+
+
+@dataclass
+class Artifact:
+    """One file to measure and what is known of it without running it."""
+
+    model: str  # zoo name, or the file's stem
+    format: str  # keras, an export format name, optimized/<method>, or the file suffix
+    path: Path
+    params: int | None
+    macs: int | None
+    dataset: str = "fashion"
+    data_dir: str | None = None
+    baseline: bool = False
+    trained: bool = True
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def gzip_bytes(self) -> int:
+        return len(gzip.compress(self.path.read_bytes(), compresslevel=9))
+
+
+@dataclass
+class BenchResult:
+    rows: list[dict[str, Any]]
+    record: dict[str, Any]
+    json_path: Path | None = None
+    plots: list[Path] = field(default_factory=list)
+
+    def table(self, fmt: str = "table") -> str:
+        from .tables import render
+
+        return render(self.rows, fmt)
+
+
+def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, runs: int = DEFAULT_RUNS,
+          warmup: int = DEFAULT_WARMUP, threads: tuple[int, ...] = (1,), batch: int = DEFAULT_BATCH,
+          out: str | Path | None = None, plot: bool = False,
+          progress: Callable[[str, int], None] | None = None) -> BenchResult:
+    """Measure every artifact of `targets` (run directories or model files) and the baseline.
+
+    Args:
+        targets: run directories and/or .tflite/.onnx/.keras files.
+        baseline: "resnet50" (untrained, built here) or a trained ResNet-50 run directory.
+        runs, warmup: timed and discarded single-image calls per row.
+        threads: a row per thread count.
+        batch: batch size of the throughput measurement.
+        out: folder for bench.json and plots/ (default: the first run directory given).
+        plot: write accuracy-vs-size and accuracy-vs-latency PNGs.
+        progress: called before each measurement with a short label and the number of measurements.
+    """
+    if runs < 1 or warmup < 0 or batch < 1 or not threads or min(threads) < 1:
+        raise FmnistEdgeError("--runs, --batch and --threads must be at least 1, --warmup at least 0")
+    if not targets:
+        raise FmnistEdgeError("nothing to bench: give run directories or model files")
+    artifacts = [a for t in targets for a in collect(Path(t))]
+    out_dir = Path(out) if out is not None else next((Path(t) for t in targets if Path(t).is_dir()), None)
+    if out_dir is None:
+        raise FmnistEdgeError("give --out: with only model files there is no run directory to write bench.json to")
+    artifacts.insert(0, baseline_artifact(baseline, out_dir / "baseline"))
+
+    rows = []
+    for n_threads in threads:
+        for artifact in artifacts:
+            if progress:
+                progress(f"{artifact.model} {artifact.format} ({n_threads} thread{'s' if n_threads > 1 else ''})",
+                         len(threads) * len(artifacts))
+            rows.append(_row(artifact, measure_artifact(artifact, runs, warmup, n_threads, batch), n_threads))
+    _add_ratios(rows)
+
+    record = {
+        "benchmark": "bench",
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "fmnist-edge bench " + " ".join(map(str, targets)),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "versions": {name: package_version(name) for name in _VERSIONED} | {"python": platform.python_version()},
+        "method": TIMING_METHOD.format(warmup=warmup, runs=runs, batch=batch),
+        "clock": "time.perf_counter_ns",
+        "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "batch": batch,
+                     "baseline": str(baseline)},
+        "rows": rows,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "bench.json"
+    write_json(json_path, record)
+    plots = []
+    if plot:
+        from ..report import plot_bench
+
+        plots = plot_bench(rows, out_dir / "plots")
+    return BenchResult(rows, record, json_path, plots)
+
+
+def collect(target: Path) -> list[Artifact]:
+    """The artifacts of a run directory, or the one model file `target` is."""
+    if target.is_file():
+        if target.suffix not in (".tflite", ".onnx"):
+            raise FmnistEdgeError(f"{target}: bench takes run directories, .tflite or .onnx files")
+        macs = tflite_macs(target.read_bytes()) if target.suffix == ".tflite" else None
+        return [Artifact(target.stem, target.suffix.lstrip("."), target, None, macs)]
+    if not target.is_dir():
+        raise RunDirError(f"{target}: no such run directory or model file")
+    run_dir = RunDir(target)
+    settings = TrainSettings.from_dict(run_dir.read_run()["settings"])
+    metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+    params = metrics.get("params")
+    files = [("keras", run_dir.require_model())]
+    from ..exporting import FORMATS  # the export table names the files; no TensorFlow is imported by this
+
+    for name, fmt in FORMATS.items():
+        path = target / "export" / fmt.file_name
+        if path.suffix in (".tflite", ".onnx") and path.is_file():
+            files.append((name, path))
+    for path in sorted((target / "optimized").glob("*/model.tflite")):
+        files.append((f"optimized/{path.parent.name}", path))
+    tflites = [p for _, p in files if p.suffix == ".tflite"]
+    macs = tflite_macs(tflites[0].read_bytes()) if tflites else _macs_of_keras(run_dir.model, settings)
+    return [Artifact(settings.model, fmt, path, params, macs, settings.dataset, settings.data_dir)
+            for fmt, path in files]
+
+
+def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
+    """The baseline row's artifact: an untrained ResNet-50 as float .tflite, or a trained run's."""
+    if str(baseline) == BASELINE_MODEL:
+        path = cache / "resnet50-untrained-fp32.tflite"
+        if not path.is_file():  # weights do not change size or speed; build and convert once per folder
+            from ..conversion import to_tflite
+            from ..models import build_model
+
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(to_tflite(build_model(BASELINE_MODEL), "fp32"))
+        return Artifact(BASELINE_MODEL, "tflite-fp32", path, _params_of(BASELINE_MODEL), tflite_macs(path.read_bytes()),
+                        baseline=True, trained=False)
+    run = Path(baseline)
+    artifacts = collect(run)
+    chosen = next((a for a in artifacts if a.format == "tflite-fp32"), None)
+    if chosen is None:
+        raise FmnistEdgeError(f"{run}: the baseline run needs export/model_fp32.tflite "
+                              f"(fmnist-edge export {run} --format tflite-fp32)")
+    chosen.baseline = True
+    return chosen
+
+
+def _params_of(model_name: str) -> int:
+    from ..models import build_model
+
+    return int(build_model(model_name).count_params())
+
+
+def _macs_of_keras(model_path: Path, settings: TrainSettings) -> int:
+    from ..conversion import to_tflite
+    from ..data import load_dataset
+    from ..training import load_float32_model
+
+    data = load_dataset(settings.dataset, settings.data_dir)
+    model = load_float32_model(model_path, settings.model, data.image_shape, data.num_classes)
+    return tflite_macs(to_tflite(model, "fp32"))
+
+
+def measure_artifact(artifact: Artifact, runs: int, warmup: int, threads: int, batch: int) -> dict[str, Any]:
+    """Measure one artifact in a fresh Python process (measure.py); a failure there is a one-line error here."""
+    spec = {"path": str(artifact.path), "runs": runs, "warmup": warmup, "threads": threads, "batch": batch,
+            "dataset": artifact.dataset, "data_dir": artifact.data_dir, "model": artifact.model,
+            "accuracy": artifact.trained}
+    done = subprocess.run([sys.executable, "-m", "fmnist_edge.benchmarking.measure", json.dumps(spec)],
+                          capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if lines else {"error": done.stderr.strip().splitlines()[-1:]}
+    except json.JSONDecodeError:
+        result = {"error": lines[-1]}
+    if done.returncode != 0 or "error" in result:
+        raise FmnistEdgeError(f"bench: measuring failed: {result.get('error') or done.stderr.strip()[-300:]}")
+    return result
+
+
+def _row(artifact: Artifact, measured: dict[str, Any], threads: int) -> dict[str, Any]:
+    return {"model": artifact.model, "format": artifact.format, "path": str(artifact.path),
+            "baseline": artifact.baseline, "trained": artifact.trained, "threads": threads,
+            "params": artifact.params, "size_bytes": artifact.size_bytes, "gzip_bytes": artifact.gzip_bytes,
+            "macs": artifact.macs, **measured}
+
+
+def _add_ratios(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        base = next(r for r in rows if r["baseline"] and r["threads"] == row["threads"])
+        row["x_smaller"] = round(base["size_bytes"] / row["size_bytes"], 2)
+        row["x_faster"] = round(base["latency_ms"]["p50"] / row["latency_ms"]["p50"], 2)
+        row["accuracy_diff_pp"] = (None if row["accuracy"] is None or base["accuracy"] is None
+                                   else round(100 * (row["accuracy"] - base["accuracy"]), 2))

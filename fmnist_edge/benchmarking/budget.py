@@ -1,0 +1,172 @@
+"""`fmnist-edge check`: hold model files to the limits a budget file sets. The CI gate.
+
+    # budget.toml
+    [[model]]
+    name = "vgg198k int8 (QAT)"
+    file = "shipped/vgg198k-best/optimized/qat/model.tflite"
+    source = "shipped/vgg198k-best"    # the float model the drop is measured against (a run or a float file)
+    max_drop = 0.2                      # points: source accuracy minus this file's accuracy
+    min_accuracy = 0.93                 # as a fraction
+    max_size_bytes = 230_000
+    max_latency_ratio = 0.5             # p50 of this file / p50 of `reference`, both measured in this check
+    reference = "shipped/vgg198k-best/export/model_fp32.tflite"
+
+Every limit is optional, but a model needs at least one. `dataset = "closet"` scores a
+closet-price model (default "fashion"). Accuracies are measured here, on the
+full official test set, in the file's own runtime (a run directory's Keras model in
+TensorFlow); nothing is read from earlier records. Paths are relative to the budget file.
+
+The result is one line per limit, with the measured value and PASS or FAIL. `check` exits 0
+when every limit holds, 1 when any fails, 2 when the budget itself is wrong (a missing file,
+an unknown key, a value of the wrong type).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+from ..errors import FmnistEdgeError
+from ..settings import DATASETS
+
+LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
+KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, **LIMITS}
+LATENCY_RUNS = 100
+
+
+class BudgetError(FmnistEdgeError):
+    """The budget file is missing, malformed or names files that do not exist (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    model: str
+    limit: str
+    measured: float
+    allowed: float
+    passed: bool
+    text: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.model}: {self.text}"
+
+
+def read_budget(path: str | Path) -> list[dict[str, Any]]:
+    """The [[model]] entries of a budget file, validated, with paths resolved against the file's folder."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BudgetError(f"{path}: no such budget file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BudgetError(f"{path}: not valid TOML ({exc})") from None
+    extra = set(document) - {"model"}
+    if extra:
+        raise BudgetError(f"{path}: unknown table {sorted(extra)[0]!r}; a budget holds [[model]] entries only")
+    models = document.get("model")
+    if not isinstance(models, list) or not models:
+        raise BudgetError(f"{path}: no [[model]] entries")
+    entries = []
+    for i, entry in enumerate(models, start=1):
+        where = f"{path}: model {i}" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")
+        for key, value in entry.items():
+            if key not in KEYS:
+                raise BudgetError(f"{where}: unknown key {key!r}; allowed: {', '.join(KEYS)}")
+            if not _has_type(value, KEYS[key]):
+                kind = "a number" if KEYS[key] is float else "an integer" if KEYS[key] is int else "a string"
+                raise BudgetError(f"{where}: {key} must be {kind}, got {value!r}")
+        if entry.get("dataset", "fashion") not in DATASETS:
+            raise BudgetError(f"{where}: dataset must be one of {', '.join(DATASETS)}, got {entry['dataset']!r}")
+        if "file" not in entry:
+            raise BudgetError(f"{where}: needs a file")
+        if not any(key in entry for key in LIMITS):
+            raise BudgetError(f"{where}: sets no limit (one of {', '.join(LIMITS)})")
+        if "max_drop" in entry and "source" not in entry:
+            raise BudgetError(f"{where}: max_drop needs a source (the float model it is measured against)")
+        if "max_latency_ratio" in entry and "reference" not in entry:
+            raise BudgetError(f"{where}: max_latency_ratio needs a reference file")
+        resolved = dict(entry)
+        for key in ("file", "source", "reference"):
+            if key in entry:
+                target = (path.parent / entry[key]).resolve()
+                if not target.exists():
+                    raise BudgetError(f"{where}: {key} {entry[key]!r} does not exist")
+                resolved[key] = target
+        resolved.setdefault("name", entry["file"])
+        entries.append(resolved)
+    return entries
+
+
+def _has_type(value: Any, wanted: type) -> bool:
+    if isinstance(value, bool):  # TOML true/false is no number
+        return False
+    return isinstance(value, (int, float)) if wanted is float else isinstance(value, wanted)
+
+
+def check(budget: str | Path, *, progress=None) -> list[Verdict]:
+    """Measure every model of the budget file and judge each of its limits."""
+    from .. import runtime
+    from ..data import load_dataset
+
+    verdicts = []
+    datasets: dict[str, Any] = {}
+    accuracy_of: dict[Path, float] = {}
+
+    def accuracy(target: Path, dataset: str) -> float:
+        if target not in accuracy_of:
+            if progress:
+                progress(f"accuracy of {target.name}")
+            if dataset not in datasets:
+                datasets[dataset] = load_dataset(dataset)
+            accuracy_of[target] = _accuracy(target, datasets[dataset], runtime)
+        return accuracy_of[target]
+
+    for entry in read_budget(budget):
+        name, file, dataset = entry["name"], entry["file"], entry.get("dataset", "fashion")
+        if "max_drop" in entry or "min_accuracy" in entry:
+            measured = accuracy(file, dataset)
+        if "min_accuracy" in entry:
+            allowed = entry["min_accuracy"]
+            verdicts.append(Verdict(name, "min_accuracy", measured, allowed, measured >= allowed,
+                                    f"accuracy {100 * measured:.2f}% (min {100 * allowed:.2f}%)"))
+        if "max_drop" in entry:
+            source = accuracy(entry["source"], dataset)
+            drop = 100 * (source - measured)
+            allowed = entry["max_drop"]
+            verdicts.append(Verdict(name, "max_drop", drop, allowed, drop <= allowed,
+                                    f"drop {drop:+.2f} points against {100 * source:.2f}% (max {allowed:.2f})"))
+        if "max_size_bytes" in entry:
+            size, allowed = file.stat().st_size, entry["max_size_bytes"]
+            verdicts.append(Verdict(name, "max_size_bytes", size, allowed, size <= allowed,
+                                    f"size {size:,} B (max {allowed:,} B)"))
+        if "max_latency_ratio" in entry:
+            if progress:
+                progress(f"latency of {file.name} and {entry['reference'].name}")
+            ratio = _p50(file) / _p50(entry["reference"])
+            allowed = entry["max_latency_ratio"]
+            verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed,
+                                    f"p50 latency {ratio:.3f}x {entry['reference'].name}'s (max {allowed:g}x)"))
+    return verdicts
+
+
+def _accuracy(target: Path, data, runtime) -> float:
+    if target.is_dir():  # a run directory: its float Keras model
+        from ..rundir import RunDir
+        from ..training import evaluate_model
+
+        return evaluate_model(RunDir(target).require_model(), data)["test_accuracy"]
+    model = runtime.load_model(target)
+    return runtime.accuracy(model, data.x_test, data.y_test)[0]
+
+
+def _p50(path: Path) -> float:
+    from .bench import Artifact, measure_artifact
+
+    artifact = Artifact(path.stem, path.suffix, path, None, None)
+    return measure_artifact(artifact, runs=LATENCY_RUNS, warmup=10, threads=1, batch=64)["latency_ms"]["p50"]

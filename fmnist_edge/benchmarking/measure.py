@@ -1,0 +1,166 @@
+"""Measure one model file in a process of its own: load, first inference, latency, throughput, memory, accuracy.
+
+bench runs `python -m fmnist_edge.benchmarking.measure '<spec as JSON>'` once per model and thread
+count, so the peak memory reported belongs to that model alone and no model warms the caches
+of the next. The child prints one JSON object; on failure it prints {"error": "..."} and exits 1.
+
+Method (as LiteRT's benchmark_model): the model is loaded and set up for batch 1 ("init"), one
+single-image call is timed on its own ("first inference"), `warmup` more calls are discarded,
+then `runs` single-image calls are timed one by one with time.perf_counter_ns. Each timed call
+is what an app pays per image: set the input, invoke, read the output (dequantized for integer
+models). Throughput is images/s at `batch` over at least 0.5 s of calls. Accuracy is the full
+test set through the same runtime. Peak memory is the process's peak resident set (VmHWM, reset
+after the runtime and the test images are loaded) minus its resident set at that point: what
+loading and running the model added.
+
+.keras files (the float reference) run as a tf.function of the model, so the timing is the
+graph's, not Keras' per-call Python overhead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MIN_THROUGHPUT_SECONDS = 0.5
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Measure spec["path"] as described above. Keys: path, runs, warmup, threads, batch, dataset, data_dir,
+    accuracy (False skips the test-set pass), and for .keras files model (zoo name)."""
+    from ..data import load_dataset
+
+    data = load_dataset(spec.get("dataset", "fashion"), spec.get("data_dir"))
+    path = Path(spec["path"])
+    loader = _keras_loader if path.suffix == ".keras" else _runtime_loader
+    x_test, y_test = data.x_test[..., None], data.y_test
+    single = x_test[:1]
+    loader(spec, data, warm_imports_only=True)  # import the runtime libraries before the memory baseline
+    baseline_kib = _reset_peak_memory()
+
+    started = time.perf_counter_ns()
+    run = loader(spec, data)
+    init_ms = _ms(time.perf_counter_ns() - started)
+    started = time.perf_counter_ns()
+    run(single)
+    first_ms = _ms(time.perf_counter_ns() - started)
+
+    for _ in range(spec["warmup"]):
+        run(single)
+    latencies = np.empty(spec["runs"], dtype=np.float64)
+    for i in range(spec["runs"]):
+        started = time.perf_counter_ns()
+        run(single)
+        latencies[i] = _ms(time.perf_counter_ns() - started)
+
+    batch = x_test[: spec["batch"]]
+    run(batch)  # resize and warm up at the batch size
+    calls, started = 0, time.perf_counter_ns()
+    while calls < 3 or time.perf_counter_ns() - started < MIN_THROUGHPUT_SECONDS * 1e9:
+        run(batch)
+        calls += 1
+    throughput = calls * len(batch) / ((time.perf_counter_ns() - started) / 1e9)
+
+    scores = {"accuracy": None, "test_images": 0, "worst_class": None, "worst_class_accuracy": None}
+    if spec.get("accuracy", True):  # an untrained baseline's accuracy is noise: not measured at all
+        predicted = np.concatenate([run(x_test[i:i + spec["batch"]]).argmax(1)
+                                    for i in range(0, len(x_test), spec["batch"])])
+        per_class = [float((predicted[y_test == c] == c).mean()) for c in range(data.num_classes)]
+        worst = int(np.argmin(per_class))
+        scores = {"accuracy": float((predicted == y_test).mean()), "test_images": int(len(y_test)),
+                  "worst_class": data.class_names[worst], "worst_class_accuracy": per_class[worst]}
+    peak_kib = _peak_memory_kib()
+    return {
+        **scores,
+        "latency_ms": {"p50": float(np.percentile(latencies, 50)), "p90": float(np.percentile(latencies, 90)),
+                       "p99": float(np.percentile(latencies, 99)), "mean": float(latencies.mean()),
+                       "std": float(latencies.std()), "min": float(latencies.min()), "runs": int(spec["runs"])},
+        "init_ms": init_ms,
+        "first_inference_ms": first_ms,
+        "throughput_ips": float(throughput),
+        "throughput_batch": int(spec["batch"]),
+        "peak_memory_added_mib": None if peak_kib is None else round(max(0, peak_kib - baseline_kib) / 1024, 2),
+    }
+
+
+def _runtime_loader(spec, data, warm_imports_only: bool = False):
+    from .. import runtime
+
+    if warm_imports_only:
+        runtime._tflite_interpreter_class() if spec["path"].endswith(".tflite") else __import__("onnxruntime")
+        return None
+    model = runtime.load_model(spec["path"], num_threads=spec["threads"])
+    model.run(data.x_test[:1, ..., None])  # TFLite allocates tensors on the first call: part of init
+    return model.run
+
+
+def _keras_loader(spec, data, warm_imports_only: bool = False):
+    from .. import _tf
+
+    tf = _tf.tf()
+    if warm_imports_only:
+        tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        return None
+    from ..training import load_float32_model
+
+    model = load_float32_model(spec["path"], spec["model"], data.image_shape, data.num_classes)
+    graph = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def run(images: np.ndarray) -> np.ndarray:
+        return graph(tf.constant(images.astype(np.float32) / 255.0)).numpy()
+
+    run(data.x_test[:1, ..., None])  # trace once: part of init, as allocation is for TFLite
+    return run
+
+
+def _ms(nanoseconds: int) -> float:
+    return nanoseconds / 1e6
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_memory() -> int:
+    """Reset the peak resident set to the current one (Linux: clear_refs 5); return the current one in KiB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _status_kib("VmRSS") or 0
+
+
+def _peak_memory_kib() -> int | None:
+    return _status_kib("VmHWM")
+
+
+def main() -> int:
+    spec = json.loads(sys.argv[1])
+    if spec.get("threads"):
+        os.environ.setdefault("OMP_NUM_THREADS", str(spec["threads"]))
+    try:
+        from .._quiet import quiet_native_stderr
+
+        with quiet_native_stderr():
+            result = measure(spec)
+    except Exception as exc:  # reported to the parent as one line; it names the file
+        print(json.dumps({"error": f"{spec.get('path')}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"}))
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Read what a .tflite file holds without running it: its ops and its multiply-accumulates per image.
+
+    tflite_ops(data)   ['CONV_2D', 'FULLY_CONNECTED', 'QUANTIZE', ...]; custom or select-TF ops as 'CUSTOM:<name>'
+    tflite_macs(data)  multiply-accumulates of one image through the convolutions and fully connected layers
+
+Both read the flatbuffer with the schema module LiteRT ships (ai_edge_litert.schema_py_generated,
+TensorFlow's own where only TensorFlow is installed), so a deploy-only install can use them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import FmnistEdgeError
+
+
+def _schema():
+    try:
+        from ai_edge_litert import schema_py_generated
+    except ImportError:
+        from . import _tf
+
+        _tf.tf()  # import TensorFlow the project's way before its submodules
+        from tensorflow.lite.python import schema_py_generated
+    return schema_py_generated
+
+
+def _model(data: bytes):
+    if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
+        raise FmnistEdgeError("not a TFLite flatbuffer (no TFL3 identifier)")
+    schema = _schema()
+    return schema, schema.Model.GetRootAs(data, 0)
+
+
+def _op_name(schema, model, index: int) -> str:
+    code = model.OperatorCodes(index)
+    # Codes below 127 live in the deprecated int8 field, newer ones only in builtin_code: take the larger.
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    if builtin == schema.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{(code.CustomCode() or b'?').decode()}"
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    return names.get(builtin, f"BUILTIN_{builtin}")
+
+
+def tflite_ops(data: bytes) -> list[str]:
+    """The sorted operator names a .tflite file uses; custom or select-TF (Flex) ops as "CUSTOM:<name>"."""
+    schema, model = _model(data)
+    return sorted({_op_name(schema, model, i) for i in range(model.OperatorCodesLength())})
+
+
+def tflite_macs(data: bytes) -> int:
+    """Multiply-accumulates per image of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops.
+
+    These dominate every zoo model; pooling, activations, additions and (de)quantization are not
+    counted. Shapes are the file's own (batch 1), divided by the batch dimension of the output.
+    """
+    schema, model = _model(data)
+    graph = model.Subgraphs(0)
+    total = 0
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        name = _op_name(schema, model, op.OpcodeIndex())
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        out = graph.Tensors(op.Outputs(0)).ShapeAsNumpy()
+        weights = graph.Tensors(op.Inputs(1)).ShapeAsNumpy()
+        per_output = int(np.prod(weights[1:])) if name == "CONV_2D" else (
+            int(np.prod(weights[1:3])) if name == "DEPTHWISE_CONV_2D" else int(weights[1]))
+        # every output value costs one multiply-accumulate per weight that feeds it
+        total += int(np.prod(out)) // max(1, int(out[0])) * per_output
+    return total

@@ -1,0 +1,53 @@
+"""The main job as one call (`fmnist-edge pipeline`): train, quantize, export every format, bench against the baseline.
+
+    result = fmnist_edge.pipeline("vgg198k", "runs/quickstart", epochs=3, mixed_precision=True)
+    print(result.bench.table())
+
+Each step is the same function its own command calls, with the same checks: a broken
+accuracy-drop budget stops the job at quantize (exit 3), a failed export check at export.
+Everything lands in the run directory: the model and its plots, optimized/<method>/,
+export/, bench.json and plots/bench_*.png.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .benchmarking import BenchResult, bench
+from .benchmarking.bench import BASELINE_MODEL
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    run: Any  # training.Run
+    optimized: Any  # optimization.Optimized
+    exported: Any  # exporting.Exported
+    bench: BenchResult
+
+
+def pipeline(model: str | None, out: str | Path, *, force: bool = False, method: str = "qat",
+             quantize_epochs: int | None = None, max_drop: float | None = None, formats: str | list[str] = "all",
+             baseline: str | Path = BASELINE_MODEL, runs: int = 100, threads: tuple[int, ...] = (1,),
+             say: Callable[[str], None] = print, progress: str = "auto", **train_options: Any) -> PipelineResult:
+    """Train `model` into `out`, quantize it with `method`, export `formats` and bench the run.
+
+    train_options are `train`'s (epochs, lr, mixed_precision, limit, ...).
+    """
+    from .exporting import export
+    from .optimization import quantize
+    from .training import train
+
+    say("[1/4] train")
+    run = train(model, out, force=force, progress=progress, **train_options)
+    say(run.summary())
+    say(f"[2/4] quantize ({method})")
+    optimized = quantize(run.path, method, force=True, progress=progress, epochs=quantize_epochs, max_drop=max_drop)
+    say(optimized.summary())
+    say("[3/4] export")
+    exported = export(run.path, formats, force=True)
+    say(exported.summary())
+    say("[4/4] bench")
+    result = bench([run.path], baseline=baseline, runs=runs, threads=threads, plot=True,
+                   progress=lambda label, total: say(f"  measuring {label}"))
+    return PipelineResult(run, optimized, exported, result)

@@ -1,0 +1,217 @@
+"""bench and check on a quickly trained, exported model: every column, the baseline, the budget gate."""
+import csv
+import gzip
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge import _tf, runtime
+from fmnist_edge.benchmarking import bench
+from fmnist_edge.cli import cli
+from fmnist_edge.inspection import tflite_macs
+
+pytestmark = pytest.mark.slow
+RUNS = 30
+
+
+@pytest.fixture(scope="module")
+def benched(exported, tmp_path_factory):
+    """The exported mlp run benched against itself as the baseline, on 1 and 2 threads."""
+    out = tmp_path_factory.mktemp("bench")
+    run = exported.path.parent
+    return bench([run], baseline=run, runs=RUNS, warmup=3, threads=(1, 2), out=out, plot=True)
+
+
+def test_every_artifact_gets_a_row_per_thread_count(benched, exported):
+    formats = [r["format"] for r in benched.rows if r["threads"] == 1]
+    assert formats == ["tflite-fp32", "keras", "tflite-fp32", "tflite-fp16", "tflite-dynamic", "tflite-int8", "onnx"]
+    assert benched.rows[0]["baseline"] and sum(r["baseline"] for r in benched.rows) == 2
+    assert [r["threads"] for r in benched.rows] == [1] * 7 + [2] * 7
+
+
+def test_sizes_macs_and_params_match_the_files(benched, exported):
+    model = _tf.keras().models.load_model(exported.path.parent / "model.keras", compile=False)
+    dense_macs = sum(int(np.prod(layer.kernel.shape)) for layer in model.layers if hasattr(layer, "kernel"))
+    for row in benched.rows:
+        data = open(row["path"], "rb").read()
+        assert row["size_bytes"] == len(data)
+        assert row["gzip_bytes"] == len(gzip.compress(data, compresslevel=9))
+        assert row["macs"] == dense_macs  # an mlp: one multiply-accumulate per dense weight
+        assert row["params"] == model.count_params()
+
+
+def test_timings_are_ordered_and_positive(benched):
+    for row in benched.rows:
+        lat = row["latency_ms"]
+        assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] and lat["std"] >= 0 and lat["runs"] == RUNS
+        assert row["init_ms"] > 0 and row["first_inference_ms"] > 0 and row["throughput_ips"] > 0
+        assert row["throughput_batch"] == 64 and row["peak_memory_added_mib"] >= 0
+
+
+def test_accuracy_equals_an_independent_evaluation_in_the_runtime(benched, fashion_mnist):
+    for row in benched.rows:
+        if row["format"] == "keras":
+            continue
+        deployed = runtime.load_model(row["path"], num_threads=1)
+        predicted = deployed.predict(fashion_mnist.x_test, batch_size=64).argmax(1)
+        assert row["accuracy"] == float((predicted == fashion_mnist.y_test).mean()), row["format"]
+        per_class = [(predicted[fashion_mnist.y_test == c] == c).mean() for c in range(10)]
+        assert row["worst_class"] == fashion_mnist.class_names[int(np.argmin(per_class))]
+        assert row["worst_class_accuracy"] == pytest.approx(min(per_class))
+    keras_row = next(r for r in benched.rows if r["format"] == "keras")
+    fp32_row = next(r for r in benched.rows if r["format"] == "tflite-fp32" and not r["baseline"])
+    assert abs(keras_row["accuracy"] - fp32_row["accuracy"]) <= 0.0005  # same model, float rounding only
+
+
+def test_ratios_are_against_the_baseline_of_the_same_thread_count(benched):
+    for row in benched.rows:
+        base = next(r for r in benched.rows if r["baseline"] and r["threads"] == row["threads"])
+        assert row["x_smaller"] == round(base["size_bytes"] / row["size_bytes"], 2)
+        assert row["x_faster"] == round(base["latency_ms"]["p50"] / row["latency_ms"]["p50"], 2)
+        assert row["accuracy_diff_pp"] == round(100 * (row["accuracy"] - base["accuracy"]), 2)
+    assert benched.rows[0]["x_smaller"] == 1 and benched.rows[0]["x_faster"] == 1
+
+
+def test_bench_json_tables_and_plots(benched):
+    record = json.loads(benched.json_path.read_text())
+    assert record["rows"] == benched.rows and record["clock"] == "time.perf_counter_ns"
+    assert record["machine"]["cores"] >= 1 and record["versions"]["ai-edge-litert"]
+    assert f"{RUNS} timed runs" in record["method"] and "3 warm-up calls" in record["method"]
+    table = benched.table("table").splitlines()
+    assert len(table) == 1 + len(benched.rows) and table[0].split()[:3] == ["model", "format", "threads"]
+    md = benched.table("md").splitlines()
+    assert md[1].startswith("|---|") and len(md) == 2 + len(benched.rows)
+    parsed = list(csv.DictReader(io.StringIO(benched.table("csv"))))
+    assert len(parsed) == len(benched.rows) and float(parsed[1]["p50 ms"]) == benched.rows[1]["latency_ms"]["p50"]
+    assert json.loads(benched.table("json")) == benched.rows
+    assert [p.name for p in benched.plots] == ["bench_accuracy_vs_size.png", "bench_accuracy_vs_latency.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in benched.plots)
+
+
+def test_the_default_baseline_is_an_untrained_resnet50_without_an_accuracy(exported, tmp_path):
+    model = exported.path / "model_int8.tflite"
+    result = CliRunner().invoke(cli, ["bench", str(model), "--out", str(tmp_path), "--runs", "5", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    base, row = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert base["model"] == "resnet50" and base["trained"] is False and base["accuracy"] is None
+    assert base["params"] == 23_601_930 and base["macs"] > 50 * row["macs"]
+    assert base["size_bytes"] == (tmp_path / "baseline" / "resnet50-untrained-fp32.tflite").stat().st_size
+    assert row["accuracy_diff_pp"] is None and row["x_smaller"] > 100
+    assert row["macs"] == tflite_macs(model.read_bytes())
+    assert "untrained" in result.stdout.splitlines()[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nowhere"], "nowhere: no such run directory or model file"),
+    (["{labels}"], "labels.txt: bench takes run directories, .tflite or .onnx files"),
+    (["{int8}"], "give --out: with only model files there is no run directory"),
+    (["{int8}", "--out", "{tmp}", "--threads", "one"], "Invalid value for --threads: expected numbers such as 1 or 1,2; got 'one'"),
+    (["{int8}", "--out", "{tmp}", "--runs", "0"], "--runs, --batch and --threads must be at least 1"),
+    (["{int8}", "--out", "{tmp}", "--baseline", "{tmp}"], "not a run directory (no run.json)"),
+])
+def test_bad_bench_input_is_one_line_and_exit_2(exported, tmp_path, args, message):
+    values = {"labels": exported.path / "labels.txt", "int8": exported.path / "model_int8.tflite", "tmp": tmp_path}
+    result = CliRunner().invoke(cli, ["bench"] + [a.format(**values) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def budget_dir(exported, tmp_path):
+    shutil.copytree(exported.path, tmp_path / "export")
+    shutil.copytree(exported.path.parent, tmp_path / "run", ignore=shutil.ignore_patterns("export", "checkpoints"))
+    return tmp_path
+
+
+def _write(folder, text):
+    (folder / "budget.toml").write_text(text)
+    return str(folder / "budget.toml")
+
+
+def test_check_passes_when_every_limit_holds(budget_dir, exported):
+    accuracy = exported.record["formats"]["tflite-int8"]["accuracy"]
+    budget = _write(budget_dir, f"""
+[[model]]
+name = "mlp int8"
+file = "export/model_int8.tflite"
+source = "run"
+max_drop = 5.0
+min_accuracy = {accuracy - 0.01}
+max_size_bytes = 10_000_000
+max_latency_ratio = 50
+reference = "export/model_fp32.tflite"
+""")
+    result = CliRunner().invoke(cli, ["check", "--budget", budget])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert len(lines) == 4 and all(line.startswith("PASS  mlp int8: ") for line in lines)
+    assert f"accuracy {100 * accuracy:.2f}%" in result.output and "4 of 4 limits hold" in result.output
+
+
+def test_check_fails_with_exit_1_and_says_which_limit(budget_dir):
+    budget = _write(budget_dir, """
+[[model]]
+file = "export/model_int8.tflite"
+min_accuracy = 0.999
+max_size_bytes = 1_000_000
+
+[[model]]
+name = "fp32"
+file = "export/model_fp32.tflite"
+source = "run"
+max_drop = -1.0
+""")
+    result = CliRunner().invoke(cli, ["check", "--budget", budget, "--json"])
+    assert result.exit_code == 1, result.output
+    verdicts = json.loads(result.stdout)
+    assert [(v["limit"], v["passed"]) for v in verdicts] == [
+        ("min_accuracy", False), ("max_size_bytes", True), ("max_drop", False)]
+    assert verdicts[0]["model"] == "export/model_int8.tflite"
+    assert verdicts[2]["measured"] == pytest.approx(0.0, abs=0.06)  # fp32 file vs its own Keras model
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[model]\nfile = 1", "budget.toml: not valid TOML"),
+    ("title = 'x'", "unknown table 'title'"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'", "budget.toml: model 1: sets no limit"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_szie = 3", "unknown key 'max_szie'"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmin_accuracy = 'high'", "min_accuracy must be a number, got 'high'"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_size_bytes = 1.5", "max_size_bytes must be an integer"),
+    ("[[model]]\nfile = 'export/gone.tflite'\nmin_accuracy = 0.5", "file 'export/gone.tflite' does not exist"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_drop = 0.5", "max_drop needs a source"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_latency_ratio = 1", "max_latency_ratio needs a reference"),
+    ("", "no [[model]] entries"),
+])
+def test_a_malformed_budget_is_one_line_and_exit_2(budget_dir, text, message):
+    result = CliRunner().invoke(cli, ["check", "--budget", _write(budget_dir, text)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and message in result.output and result.output.count("\n") == 1
+
+
+def test_a_missing_budget_file_is_exit_2(tmp_path):
+    result = CliRunner().invoke(cli, ["check", "--budget", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2 and "none.toml: no such budget file" in result.output
+
+
+def test_pipeline_runs_every_step_into_one_run_directory(exported, tmp_path):
+    out = tmp_path / "pipe"
+    result = CliRunner().invoke(cli, ["pipeline", "--model", "mlp", "--epochs", "1", "--limit", "2000", "--out", str(out),
+                                      "--quantize-epochs", "1", "--baseline", str(exported.path.parent), "--runs", "5"])
+    assert result.exit_code == 0, result.output
+    for step in ("[1/4] train", "[2/4] quantize (qat)", "[3/4] export", "[4/4] bench"):
+        assert step in result.stdout
+    assert (out / "model.keras").is_file() and (out / "optimized/qat/model.tflite").is_file()
+    record = json.loads((out / "export/model.json").read_text())
+    assert record["int8_source"].endswith("optimized/qat/model.h5")  # the int8 export comes from QAT
+    rows = json.loads((out / "bench.json").read_text())["rows"]
+    assert {r["format"] for r in rows} >= {"keras", "tflite-int8", "onnx", "optimized/qat"}
+    assert (out / "plots/bench_accuracy_vs_size.png").is_file()
+    again = CliRunner().invoke(cli, ["pipeline", "--model", "mlp", "--epochs", "1", "--out", str(out)])
+    assert again.exit_code == 2 and "already exists" in again.output  # a finished run is never overwritten
