@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import FmnistEdgeError
+from .distribution import STRATEGIES
 from .optimization import METHODS
 from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES
 
@@ -60,6 +61,23 @@ _TRAIN_OPTIONS = (
 )
 
 
+_DISTRIBUTION_OPTIONS = (
+    click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+                 help="tf.distribute strategy; auto = mirrored when more than one GPU is visible."),
+    click.option("--devices", default=None, metavar="LIST",
+                 help="Devices for mirrored, e.g. /gpu:0,/gpu:1.  [default: all GPUs, else all logical CPUs]"),
+    click.option("--logical-cpus", type=int, default=None, metavar="N",
+                 help="Split the CPU into N logical devices (mirrored without GPUs)."),
+    click.option("--scale-lr", is_flag=True, help="Multiply the learning rate by the number of replicas."),
+)
+
+
+def _distribution_options(command):
+    for option in reversed(_DISTRIBUTION_OPTIONS):
+        command = option(command)
+    return command
+
+
 def _train_options(command):
     for option in reversed(_TRAIN_OPTIONS):  # decorators apply bottom-up
         command = option(command)
@@ -71,13 +89,19 @@ def _train_options(command):
 @click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/<model>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its saved settings.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@_distribution_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of progress and a summary.")
-def train(recipe, out, resume, force, as_json, **options) -> None:
+def train(recipe, out, resume, force, as_json, strategy, devices, logical_cpus, scale_lr, **options) -> None:
     """Train a zoo model; write model, checkpoints, history, metrics and plots to a run directory."""
     from .training import train as train_model
 
     run = train_model(options.pop("model"), out, recipe=recipe, resume=resume, force=force,
-                      progress="none" if as_json else "auto", **options)
+                      progress="none" if as_json else "auto", strategy=strategy,
+                      devices=devices.split(",") if devices else None, logical_cpus=logical_cpus,
+                      scale_lr=scale_lr, **options)
+    if not run.metrics:  # a multi-worker job's other workers: the chief reports
+        click.echo(f"worker {run.record['distribution']['task']['index']} done; the chief wrote {run.path}")
+        return
     if as_json:
         click.echo(json.dumps({"run": str(run.path), **run.metrics}, indent=2))
     else:
@@ -98,15 +122,24 @@ def train(recipe, out, resume, force, as_json, **options) -> None:
 @click.option("--max-drop-relative", type=float, default=None, metavar="PCT",
               help="Allowed drop in percent of the float accuracy (instead of --max-drop).")
 @click.option("--force", is_flag=True, help="Replace an existing optimized/<method> folder.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="tf.distribute strategy of the pruning / QAT fine-tuning.")
+@click.option("--devices", default=None, metavar="LIST", help="Devices for mirrored, e.g. /gpu:0,/gpu:1.")
+@click.option("--logical-cpus", type=int, default=None, metavar="N",
+              help="Split the CPU into N logical devices (mirrored without GPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def quantize(run_dir, method, force, as_json, **options) -> None:
+def quantize(run_dir, method, force, as_json, strategy, devices, logical_cpus, **options) -> None:
     """Prune, quantize-aware train or post-training quantize a run; score the .tflite; enforce the budget.
 
     Exits 3 when the deployed model's accuracy drop exceeds the budget (artifacts are kept, marked failed).
     """
     from .optimization import quantize as quantize_run
 
-    result = quantize_run(run_dir, method, force=force, progress="none" if as_json else "auto", **options)
+    result = quantize_run(run_dir, method, force=force, progress="none" if as_json else "auto", strategy=strategy,
+                          devices=devices.split(",") if devices else None, logical_cpus=logical_cpus, **options)
+    if result.metrics.get("worker"):
+        click.echo(f"{method}: this worker's fine-tuning is done; the chief writes {result.path}")
+        return
     click.echo(json.dumps(result.metrics, indent=2) if as_json else result.summary())
 
 

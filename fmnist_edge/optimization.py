@@ -27,6 +27,7 @@ import dataclasses
 import gzip
 import math
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from . import _tf, runtime
 from .conversion import to_tflite
 from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
+from .distribution import Distribution, distribute_options, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
 from .rundir import RunDir, atomic_path, read_json, write_json
 from .settings import TrainSettings
@@ -113,6 +115,7 @@ class Optimized:
 
 
 def quantize(run: str | Path, method: str = "auto", *, force: bool = False, progress: str = "auto",
+             strategy: str = "auto", devices: list[str] | None = None, logical_cpus: int | None = None,
              **options: Any) -> Optimized:
     """Optimize a trained run's model and hold the deployed .tflite to the accuracy-drop budget.
 
@@ -121,6 +124,8 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         method: one of METHODS.
         force: replace an existing optimized/<method> folder.
         progress: "auto", "bar", "lines" or "none" (fine-tuning output).
+        strategy, devices, logical_cpus: how pruning and QAT fine-tuning are distributed (distribution.py);
+            in a multi-worker job only the chief converts, scores and writes.
         **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative).
 
     Returns the Optimized variant; raises BudgetExceededError (exit code 3) after writing it when the budget breaks.
@@ -129,7 +134,8 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         >>> quantize("runs/q", method="ptq-int8", calibration=500).metrics["drop_pp"]
     """
     settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
-    job = _Job(RunDir(Path(run)), settings, force, progress)
+    distribution = make_distribution(strategy, devices, logical_cpus)  # before TensorFlow's runtime starts
+    job = _Job(RunDir(Path(run)), settings, force, progress, distribution)
     if settings.method != "auto":
         return job.run(settings.method)
     try:
@@ -141,8 +147,10 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
 
 
 class _Job:
-    def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: str):
+    def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: str,
+                 distribution: Distribution):
         record = run_dir.read_run()
+        self.distribution = distribution
         self.model_path = run_dir.require_model()
         self.run_dir, self.settings, self.force = run_dir, settings, force
         self.progress = progress
@@ -160,36 +168,51 @@ class _Job:
 
     def run(self, method: str) -> Optimized:
         final = self.run_dir.root / "optimized" / method
-        if final.exists() and not self.force:
+        if final.exists() and not self.force and self.distribution.is_chief:
             raise RunDirError(f"{final}: already exists; pass --force to replace it")
         started = time.monotonic()
-        float_model = self._load_float32_model()
+        # Fine-tuning creates variables (clones, quantizers, optimizer slots): all under one strategy scope.
+        with self.distribution.strategy.scope():
+            float_model = self._load_float32_model()
         if self.float_accuracy is None:
             from .training import evaluate_model
 
             self.float_accuracy = evaluate_model(self.model_path, self.data)["test_accuracy"]
 
         # Build everything in a staging folder and rename it into place: no half-written variant.
-        staging = final.parent / f".{method}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        # Other workers of a multi-worker job stage elsewhere: the run directory is the chief's.
+        if self.distribution.is_chief:
+            staging = final.parent / f".{method}.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+        else:
+            staging = Path(tempfile.mkdtemp(prefix=f"fmnist-edge-{method}-"))
         extra: dict[str, Any] = {}
         if method in PTQ_MODES:
             calibration = self.x_train[: self.settings.calibration]
             tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
         elif method == "qat":
-            qat_model = self._fine_tune(self._quantize_aware(float_model), self.settings.epochs_for(method))
+            with self.distribution.strategy.scope():
+                qat_model = self._fine_tune(self._quantize_aware(float_model), self.settings.epochs_for(method))
+            if not self.distribution.is_chief:
+                return self._worker_done(staging, method)
             _save_keras(qat_model, staging / QAT_MODEL_FILE)
             tflite = to_tflite(qat_model, "int8-qat")
         else:  # prune, prune+qat
             epochs = self.settings.epochs_for(method)
-            pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
+            with self.distribution.strategy.scope():
+                pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
             extra["sparsity"] = kernel_sparsity(pruned)
             if method == "prune":
+                if not self.distribution.is_chief:
+                    return self._worker_done(staging, method)
                 _save_keras(pruned, staging / "model.keras")
                 tflite = to_tflite(pruned, "fp32")
             else:
-                qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
+                with self.distribution.strategy.scope():
+                    qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
+                if not self.distribution.is_chief:
+                    return self._worker_done(staging, method)
                 extra["sparsity_before_qat"] = extra.pop("sparsity")
                 extra["sparsity"] = kernel_sparsity(qat_model)
                 _save_keras(qat_model, staging / QAT_MODEL_FILE)
@@ -197,6 +220,7 @@ class _Job:
         (staging / "model.tflite").write_bytes(tflite)
         metrics = self._score(method, staging / "model.tflite", float_model, extra)
         metrics["wall_time_s"] = round(time.monotonic() - started, 2)
+        metrics["distribution"] = self.distribution.describe()
         write_json(staging / "metrics.json", metrics)
         if final.exists():
             shutil.rmtree(final)
@@ -208,6 +232,11 @@ class _Job:
                 f"{100 * metrics['float_accuracy']:.2f}%: drop {metrics['drop_pp']:.2f} points exceeds the budget "
                 f"of {metrics['budget']} (artifacts kept, marked failed, in {final})")
         return result
+
+    def _worker_done(self, staging: Path, method: str) -> Optimized:
+        """A multi-worker job's other workers: they fine-tuned with the chief; the chief writes the variant."""
+        shutil.rmtree(staging, ignore_errors=True)
+        return Optimized(self.run_dir.root / "optimized" / method, {"method": method, "worker": True})
 
     def _load_float32_model(self):
         from .training import load_float32_model
@@ -258,9 +287,10 @@ class _Job:
                       metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
         keras.utils.set_random_seed(s.seed)
         n = self.data.num_classes
-        train_ds = make_dataset(self.x_train, self.y_train, n, s.batch_size, augment=s.augment, shuffle=True,
-                                seed=s.seed)
-        val_ds = make_dataset(self.x_val, self.y_val, n, s.batch_size) if len(self.x_val) else None
+        train_ds = distribute_options(make_dataset(self.x_train, self.y_train, n, s.batch_size, augment=s.augment,
+                                                   shuffle=True, seed=s.seed), self.distribution)
+        val_ds = distribute_options(make_dataset(self.x_val, self.y_val, n, s.batch_size), self.distribution) \
+            if len(self.x_val) else None
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         verbose = {"auto": 2, "bar": 1, "lines": 2, "none": 0}[self.progress]
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,

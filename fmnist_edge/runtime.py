@@ -158,6 +158,18 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, np.n
     return float((predicted == labels).mean()), predicted
 
 
+def top1_agreement(scores: np.ndarray, reference: np.ndarray) -> tuple[float, int]:
+    """Share of rows whose top-1 labels agree, and how many rows hold a tie.
+
+    Quantized outputs tie on unsure images (uint8 probabilities move in steps of 1/256, and a
+    QAT model's fake-quantized logits can be exactly equal): a tie agrees with any label it ties.
+    """
+    top = scores == scores.max(axis=1, keepdims=True)
+    reference_top = reference == reference.max(axis=1, keepdims=True)
+    ties = int(((top.sum(1) > 1) | (reference_top.sum(1) > 1)).sum())
+    return float((top & reference_top).any(axis=1).mean()), ties
+
+
 def _to_input(batch: np.ndarray, dtype: np.dtype, quantization: tuple[float, int] | None) -> np.ndarray:
     if dtype == np.float32:
         return batch.astype(np.float32) / 255.0

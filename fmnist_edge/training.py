@@ -30,6 +30,7 @@ import numpy as np
 from . import _tf, report
 from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
+from .distribution import Distribution, distribute_options, make_distribution
 from .models import build_model, get_model_info
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import cpu_model, package_version
@@ -80,6 +81,10 @@ def train(
     resume: bool = False,
     force: bool = False,
     progress: str = "auto",
+    strategy: str = "auto",
+    devices: list[str] | None = None,
+    logical_cpus: int | None = None,
+    scale_lr: bool = False,
     **overrides: Any,
 ) -> Run:
     """Train a zoo model and write its run directory.
@@ -90,6 +95,8 @@ def train(
         recipe: "best" (our defaults) or "paper" (the model's published set-up).
         resume: continue the interrupted run in `out` with its saved settings.
         progress: "auto" (a bar on a terminal, a line per epoch otherwise), "bar", "lines", "none".
+        strategy, devices, logical_cpus, scale_lr: how to distribute (see distribution.py); the batch
+            size stays the global one. Not settings of the run: a resumed run may use other devices.
         **overrides: any `TrainSettings` field (epochs=3, lr=3e-4, augment="strong", ...).
 
     Example:
@@ -98,6 +105,8 @@ def train(
     """
     if progress not in PROGRESS_MODES:
         raise ValueError(f"progress must be one of {PROGRESS_MODES}")
+    # First, before anything starts TensorFlow's runtime: a logical CPU split must precede it.
+    distribution = make_distribution(strategy, devices, logical_cpus)
     if resume:
         if out is None:
             raise FmnistEdgeError("--resume needs --out RUN_DIR (the run to continue)")
@@ -105,7 +114,7 @@ def train(
         if given or model is not None:
             options = ", ".join(f"--{k.replace('_', '-')}" for k in (["model"] if model else []) + given)
             raise FmnistEdgeError(f"--resume continues with the run's saved settings; drop {options}")
-        run_dir = open_run_for_resume(out)
+        run_dir = open_run_for_resume(out)  # workers read it too; only the chief writes it
         record = run_dir.read_run()
         settings = TrainSettings.from_dict(record["settings"])
         if record.get("status") == "complete":
@@ -117,9 +126,11 @@ def train(
         settings = resolve_settings(model or TrainSettings.model, recipe, **overrides)
         get_model_info(settings.model)  # an unknown name, like bad data, fails before any directory exists
         data = _load_data(settings)
-        run_dir = prepare_new_run(out or Path("runs") / settings.model, force)
+        root = Path(out) if out else Path("runs") / settings.model
+        run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
         record = _new_record(settings)
-    return _Trainer(settings, run_dir, record, data, progress).run()
+    record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
+    return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr).run()
 
 
 def _load_data(settings: TrainSettings) -> Dataset:
@@ -128,9 +139,13 @@ def _load_data(settings: TrainSettings) -> Dataset:
 
 
 class _Trainer:
-    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str):
+    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str,
+                 distribution: Distribution, scale_lr: bool = False):
         self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
+        self.distribution, self.scale_lr = distribution, scale_lr
         self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
+        if not distribution.is_chief:
+            self.progress = "none"  # one voice per job: the chief's
 
     def run(self) -> Run:
         s, keras = self.settings, _tf.keras()
@@ -140,15 +155,18 @@ class _Trainer:
             "classes": list(self.data.class_names), "train": len(x_train), "val": len(x_val), "test": len(self.data.x_test),
         }
         keras.utils.set_random_seed(s.seed)
-        train_ds = make_dataset(x_train, y_train, self.data.num_classes, s.batch_size, augment=s.augment,
-                                shuffle=True, seed=s.seed)
-        val_ds = make_dataset(x_val, y_val, self.data.num_classes, s.batch_size) if len(x_val) else None
+        dist = self.distribution
+        train_ds = distribute_options(make_dataset(x_train, y_train, self.data.num_classes, s.batch_size,
+                                                   augment=s.augment, shuffle=True, seed=s.seed), dist)
+        val_ds = distribute_options(make_dataset(x_val, y_val, self.data.num_classes, s.batch_size), dist) \
+            if len(x_val) else None
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
+        lr_scale = dist.replicas if self.scale_lr else 1
 
-        with _precision_policy(s.mixed_precision):
+        with _precision_policy(s.mixed_precision), dist.strategy.scope():
             net = build_model(s.model, self.data.image_shape, self.data.num_classes)
             net.compile(
-                optimizer=_optimizer(s, steps_per_epoch),
+                optimizer=_optimizer(s, steps_per_epoch, lr_scale),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
             )
@@ -176,8 +194,21 @@ class _Trainer:
                 raise InterruptedRunError(
                     f"interrupted after {self.record['epochs_completed']} complete epochs; continue with: "
                     f"fmnist-edge train --resume --out {self.run_dir.root}", ) from None
+            except _tf.tf().errors.OpError as exc:
+                if dist.name != "multi-worker":
+                    raise
+                # A peer died (UNAVAILABLE, ABORTED, ...): the whole job must restart from the last checkpoint.
+                recorder.account_time()
+                self.record["status"] = "interrupted"
+                self._save_record()
+                raise TrainingError(
+                    f"the multi-worker job lost a worker after {self.record['epochs_completed']} complete epochs "
+                    f"({type(exc).__name__}); start every worker again with: fmnist-edge train --resume --strategy "
+                    f"multi-worker --out {self.run_dir.root}") from None
             recorder.account_time()
 
+        if not dist.is_chief:  # the chief scores and records the run
+            return Run(self.run_dir.root, s, self.record, {})
         if recorder.diverged_epoch is not None:
             self.record["status"] = "diverged"
             self._save_record()
@@ -203,6 +234,8 @@ class _Trainer:
         return self.record.setdefault("history", [])
 
     def _save_record(self) -> None:
+        if not self.distribution.is_chief:
+            return
         write_json(self.run_dir.run_json, self.record)
         write_csv(self.run_dir.history, self.record_history())
 
@@ -289,7 +322,8 @@ class _RunRecorder(_tf.keras().callbacks.Callback):
             best = record.get("best")
             # Without a validation split every epoch replaces the model: the last one is kept.
             if best is None or not self.has_validation or score > best["val_accuracy"]:
-                with atomic_path(trainer.run_dir.model) as tmp:
+                # Every worker must save (it syncs variables); only the chief's copy is kept.
+                with trainer.distribution.writable(trainer.run_dir.model) as target, atomic_path(target) as tmp:
                     self.model.save(tmp)
                 record["best"] = {"epoch": epoch + 1, "val_accuracy": score,
                                   "monitor": "val_accuracy" if self.has_validation else "accuracy"}
@@ -308,20 +342,21 @@ class _RunRecorder(_tf.keras().callbacks.Callback):
                   f"at epoch {best.get('epoch')}  ETA {eta}", flush=True)
 
 
-def _optimizer(s: TrainSettings, steps_per_epoch: int):
+def _optimizer(s: TrainSettings, steps_per_epoch: int, lr_scale: float = 1):
     schedules = _tf.keras().optimizers.schedules
     total_steps = s.epochs * steps_per_epoch
+    peak = s.lr * lr_scale
     if s.schedule == "constant":
-        lr = s.lr
+        lr = peak
     elif s.schedule == "cosine":
-        lr = schedules.CosineDecay(s.lr, decay_steps=total_steps)
+        lr = schedules.CosineDecay(peak, decay_steps=total_steps)
     elif s.schedule == "onecycle":
         # One-cycle: warm up from lr/25 to lr over the first 30% of steps, then cosine-anneal to ~0.
         warmup = max(1, int(0.3 * total_steps))
-        lr = schedules.CosineDecay(s.lr / 25, decay_steps=max(1, total_steps - warmup), alpha=1e-3,
-                                   warmup_target=s.lr, warmup_steps=warmup)
+        lr = schedules.CosineDecay(peak / 25, decay_steps=max(1, total_steps - warmup), alpha=1e-3,
+                                   warmup_target=peak, warmup_steps=warmup)
     else:  # "exp": lr * 0.9 ** epoch, as in the regularized-CNN paper
-        lr = schedules.ExponentialDecay(s.lr, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
+        lr = schedules.ExponentialDecay(peak, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
     return make_optimizer(s.optimizer, lr)
 
 

@@ -96,7 +96,7 @@ def test_tflite_files_carry_readable_metadata_and_labels(exported, fashion_mnist
 def test_agreement_counts_a_tie_as_agreeing_with_each_label_it_ties():
     got = np.array([[0.5, 0.5, 0.0], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.4, 0.3, 0.3]])
     expected = np.array([[0.3, 0.6, 0.1], [0.45, 0.45, 0.1], [0.7, 0.2, 0.1], [0.4, 0.5, 0.1]])
-    agreement, ties = formats_module._top1_agreement(got, expected)
+    agreement, ties = runtime.top1_agreement(got, expected)
     assert agreement == 0.5 and ties == 2  # rows 0 and 1 agree through a tie; rows 2 and 3 disagree
 
 

@@ -176,10 +176,12 @@ def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
     from fmnist_edge.models import build_model
     from fmnist_edge.rundir import prepare_new_run
     from fmnist_edge.settings import resolve_settings
+    from fmnist_edge.distribution import make_distribution
     from fmnist_edge.training import _RunRecorder, _Trainer
 
     settings = resolve_settings("mlp", epochs=3)
-    trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, data=None, progress="none")
+    trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, data=None, progress="none",
+                       distribution=make_distribution("one"))
     net = build_model("mlp")
     net.compile(optimizer=_tf.keras().optimizers.Adam(1e-3), loss="categorical_crossentropy")
     recorder = _RunRecorder(trainer, train_images=100, has_validation=True)

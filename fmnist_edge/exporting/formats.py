@@ -283,7 +283,7 @@ class _Sources:
                      "summary": f"max |diff| {max_abs:.2e} vs {tolerance:.0e} on {n} images"}
             batch_tolerance = tolerance
         else:
-            agreement, ties = _top1_agreement(got[:n], expected[:n])
+            agreement, ties = runtime.top1_agreement(got[:n], expected[:n])
             gap = 100.0 * abs(accuracy - float((expected.argmax(1) == y).mean()))
             passed = agreement >= MIN_TOP1_AGREEMENT and gap <= MAX_ACCURACY_GAP_PP
             check = {"top1_agreement": agreement, "ties": ties, "accuracy_gap_pp": round(gap, 4), "images": n,
@@ -308,14 +308,6 @@ class _Sources:
     def onnx_properties(self) -> dict[str, str]:
         return {"labels": json.dumps(self.class_names), "input": json.dumps(self.describe()["input"]),
                 "producer": f"fmnist-edge {__version__}", "source_model": self.settings.model}
-
-
-def _top1_agreement(got: np.ndarray, expected: np.ndarray) -> tuple[float, int]:
-    """Share of rows whose top-1 labels agree, a tie agreeing with any label it ties; and the number of tied rows."""
-    got_top = got == got.max(axis=1, keepdims=True)
-    expected_top = expected == expected.max(axis=1, keepdims=True)
-    ties = int(((got_top.sum(1) > 1) | (expected_top.sum(1) > 1)).sum())
-    return float((got_top & expected_top).any(axis=1).mean()), ties
 
 
 def _saved_model_predictor(path: Path):
