@@ -121,7 +121,7 @@ def check(budget: str | Path, *, progress=None) -> list[Verdict]:
     def accuracy(target: Path, dataset: str) -> float:
         if target not in accuracy_of:
             if progress:
-                progress(f"accuracy of {target.name}")
+                progress(f"accuracy of {_short(target)}")
             if dataset not in datasets:
                 datasets[dataset] = load_dataset(dataset)
             accuracy_of[target] = _accuracy(target, datasets[dataset], runtime)
@@ -147,12 +147,20 @@ def check(budget: str | Path, *, progress=None) -> list[Verdict]:
                                     f"size {size:,} B (max {allowed:,} B)"))
         if "max_latency_ratio" in entry:
             if progress:
-                progress(f"latency of {file.name} and {entry['reference'].name}")
+                progress(f"latency of {_short(file)} and {_short(entry['reference'])}")
             ratio = _p50(file) / _p50(entry["reference"])
             allowed = entry["max_latency_ratio"]
             verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed,
                                     f"p50 latency {ratio:.3f}x {entry['reference'].name}'s (max {allowed:g}x)"))
     return verdicts
+
+
+def _short(path: Path) -> str:
+    """The path relative to the working directory when it is below it (progress lines stay short)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _accuracy(target: Path, data, runtime) -> float:
