@@ -187,36 +187,22 @@ class _Job:
             staging.mkdir(parents=True)
         else:
             staging = Path(tempfile.mkdtemp(prefix=f"fmnist-edge-{method}-"))
-        extra: dict[str, Any] = {}
         if method in PTQ_MODES:
+            extra: dict[str, Any] = {}  # nothing fine-tuned, no sparsity
             calibration = self.x_train[: self.settings.calibration]
             tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
-        elif method == "qat":
-            with self.distribution.strategy.scope():
-                qat_model = self._fine_tune(self._quantize_aware(float_model), self.settings.epochs_for(method))
+        else:
+            # Fine-tuning first (every worker of a multi-worker job takes part), then the chief alone
+            # saves, converts and scores.
+            tuned, extra = self._fine_tuned(method, float_model)
             if not self.distribution.is_chief:
                 return self._worker_done(staging, method)
-            _save_keras(qat_model, staging / QAT_MODEL_FILE)
-            tflite = to_tflite(qat_model, "int8-qat")
-        else:  # prune, prune+qat
-            epochs = self.settings.epochs_for(method)
-            with self.distribution.strategy.scope():
-                pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
-            extra["sparsity"] = kernel_sparsity(pruned)
             if method == "prune":
-                if not self.distribution.is_chief:
-                    return self._worker_done(staging, method)
-                _save_keras(pruned, staging / "model.keras")
-                tflite = to_tflite(pruned, "fp32")
+                _save_keras(tuned, staging / "model.keras")
+                tflite = to_tflite(tuned, "fp32")
             else:
-                with self.distribution.strategy.scope():
-                    qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
-                if not self.distribution.is_chief:
-                    return self._worker_done(staging, method)
-                extra["sparsity_before_qat"] = extra.pop("sparsity")
-                extra["sparsity"] = kernel_sparsity(qat_model)
-                _save_keras(qat_model, staging / QAT_MODEL_FILE)
-                tflite = to_tflite(qat_model, "int8-qat")
+                _save_keras(tuned, staging / QAT_MODEL_FILE)
+                tflite = to_tflite(tuned, "int8-qat")
         (staging / "model.tflite").write_bytes(tflite)
         metrics = self._score(method, staging / "model.tflite", float_model, extra)
         metrics["wall_time_s"] = round(time.monotonic() - started, 2)
@@ -232,6 +218,19 @@ class _Job:
                 f"{100 * metrics['float_accuracy']:.2f}%: drop {metrics['drop_pp']:.2f} points exceeds the budget "
                 f"of {metrics['budget']} (artifacts kept, marked failed, in {final})")
         return result
+
+    def _fine_tuned(self, method: str, float_model) -> tuple[Any, dict[str, Any]]:
+        """The fine-tuned Keras model of qat, prune or prune+qat, and its sparsity figures."""
+        epochs = self.settings.epochs_for(method)
+        with self.distribution.strategy.scope():
+            if method == "qat":
+                return self._fine_tune(self._quantize_aware(float_model), epochs), {}
+            pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
+            if method == "prune":
+                return pruned, {"sparsity": kernel_sparsity(pruned)}
+            before = kernel_sparsity(pruned)
+            qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
+            return qat_model, {"sparsity_before_qat": before, "sparsity": kernel_sparsity(qat_model)}
 
     def _worker_done(self, staging: Path, method: str) -> Optimized:
         """A multi-worker job's other workers: they fine-tuned with the chief; the chief writes the variant."""

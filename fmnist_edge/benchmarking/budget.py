@@ -176,5 +176,5 @@ def _accuracy(target: Path, data, runtime) -> float:
 def _p50(path: Path) -> float:
     from .bench import Artifact, measure_artifact
 
-    artifact = Artifact(path.stem, path.suffix, path, None, None)
+    artifact = Artifact(path.stem, path.suffix, path, None, None, trained=False)  # accuracy is measured apart
     return measure_artifact(artifact, runs=LATENCY_RUNS, warmup=10, threads=1, batch=64)["latency_ms"]["p50"]

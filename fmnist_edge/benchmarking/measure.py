@@ -37,10 +37,11 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     data = load_dataset(spec.get("dataset", "fashion"), spec.get("data_dir"))
     path = Path(spec["path"])
-    loader = _keras_loader if path.suffix == ".keras" else _runtime_loader
+    keras = path.suffix == ".keras"
+    prepare, loader = (_prepare_keras, _keras_loader) if keras else (_prepare_runtime, _runtime_loader)
     x_test, y_test = data.x_test[..., None], data.y_test
     single = x_test[:1]
-    loader(spec, data, warm_imports_only=True)  # import the runtime libraries before the memory baseline
+    prepare(spec)  # import the runtime libraries before the memory baseline
     baseline_kib = _reset_peak_memory()
 
     started = time.perf_counter_ns()
@@ -88,26 +89,36 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _runtime_loader(spec, data, warm_imports_only: bool = False):
+def _prepare_runtime(spec) -> None:
     from .. import runtime
 
-    if warm_imports_only:
-        runtime._tflite_interpreter_class() if spec["path"].endswith(".tflite") else __import__("onnxruntime")
-        return None
+    if spec["path"].endswith(".tflite"):
+        runtime._tflite_interpreter_class()
+    else:
+        import onnxruntime  # noqa: F401
+
+
+def _runtime_loader(spec, data):
+    from .. import runtime
+
     model = runtime.load_model(spec["path"], num_threads=spec["threads"])
     model.run(data.x_test[:1, ..., None])  # TFLite allocates tensors on the first call: part of init
     return model.run
 
 
-def _keras_loader(spec, data, warm_imports_only: bool = False):
+def _prepare_keras(spec) -> None:
     from .. import _tf
 
     tf = _tf.tf()
-    if warm_imports_only:
-        tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        return None
+    tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _keras_loader(spec, data):
+    from .. import _tf
     from ..training import load_float32_model
+
+    tf = _tf.tf()
 
     model = load_float32_model(spec["path"], spec["model"], data.image_shape, data.num_classes)
     graph = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
