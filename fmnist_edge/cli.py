@@ -259,15 +259,26 @@ def check_command(budget_path, as_json) -> None:
 @click.argument("model", type=click.Path())
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default="auto", show_default=True,
-              help="Make dark-on-light photos light-on-dark like Fashion-MNIST; auto looks at the image border.")
+              help="Negate dark-on-light garments to Fashion-MNIST's light-on-dark; auto compares the garment "
+                   "with its background.")
 @click.option("--top", type=int, default=3, show_default=True, help="Classes to print per image.")
 @click.option("--threads", type=int, default=None, help="Runtime threads.  [default: the runtime's]")
+@click.option("--save-input", type=click.Path(file_okay=False), default=None,
+              help="Write each image as the model saw it (28x28 PNG) into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of lines.")
-def predict(model, images, invert, top, threads, as_json) -> None:
-    """Classify IMAGES (PNG, JPEG, ... or .npz) with an exported MODEL (.tflite or .onnx); needs no TensorFlow."""
+def predict(model, images, invert, top, threads, save_input, as_json) -> None:
+    """Classify IMAGES (photos, PNG/JPEG/..., or .npz) with an exported MODEL (.tflite or .onnx); needs no TensorFlow.
+
+    Photos go through the conversion of docs/preprocessing.md: the garment is found, trimmed,
+    centred and brought to Fashion-MNIST's look before the model sees it.
+    """
     from .prediction import predict as predict_images
 
-    predictions = predict_images(model, list(images), invert=invert, top=top, num_threads=threads)
+    predictions = predict_images(model, list(images), invert=invert, top=top, num_threads=threads,
+                                 save_input=save_input)
+    for p in predictions:
+        if p.note:
+            click.echo(f"note: {p.source}: {p.note}", err=True)
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in predictions], indent=2))
         return

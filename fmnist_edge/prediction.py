@@ -3,19 +3,18 @@
     predictions = predict("runs/q/export/model_int8.tflite", ["shirt.jpg", "boots.png"])
     predictions[0].top   # [Guess("Shirt", 6, 0.91), Guess("T-shirt/top", 0, 0.05), ...]
 
-Every image is brought to the model's input contract before it runs:
-
-1. grayscale (EXIF rotation applied first; transparent areas become white, like paper);
-2. polarity: Fashion-MNIST garments are light on a dark background, photos of clothes are
-   mostly dark on a light one. `invert="auto"` inverts when the image's border (its
-   outermost pixel ring, which is background in a garment photo) is light on average;
-   "yes" and "no" force it;
-3. fitted into the model's H x W keeping the aspect ratio, centred, the margin filled with
-   the border's own median grey (so padding looks like background), with Lanczos filtering.
+A picture of the model's exact size (a Fashion-MNIST image saved as PNG) is already a model
+input: it is only made grey and, with `invert="auto"`, negated when its border is light.
+Any other picture, a camera photo of one garment, goes through the photo conversion of
+docs/preprocessing.md (`fmnist_edge.preprocessing`): the background is estimated from the
+corners, the garment found as the largest region that stands out from it, trimmed, fitted
+with its longest edge to the model's size, centred, negated when it is darker than the
+background, and stretched so its brightest pixel is 255. A JPEG is decoded at a reduced
+scale when it is large (Pillow's draft mode): the conversion works on ~100 px anyway.
 
 An `.npz` holds images already in the contract: uint8 arrays (N, H, W) or (N, H, W, 1) of
 exactly the model's size, under the only key or one of `images`, `x_test`, `x`. Each is
-inverted by the same rule but never resized: a wrong shape is an error, not a guess.
+inverted by the same border rule but never resized: a wrong shape is an error, not a guess.
 """
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import preprocessing
 from .errors import DataError, FmnistEdgeError
 from .runtime import load_model
 
@@ -46,18 +46,33 @@ class Prediction:
     source: str
     inverted: bool
     top: list[Guess]
+    note: str | None = None  # something the user should know about how the picture was read
 
     def as_dict(self) -> dict:
-        return {"image": self.source, "inverted": self.inverted,
-                "top": [{"label": g.label, "index": g.index, "probability": round(g.probability, 6)} for g in self.top]}
+        record = {"image": self.source, "inverted": self.inverted,
+                  "top": [{"label": g.label, "index": g.index, "probability": round(g.probability, 6)} for g in self.top]}
+        return record | ({"note": self.note} if self.note else {})
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One image as the model receives it, and where it came from."""
+
+    source: str
+    image: np.ndarray  # (H, W) uint8
+    inverted: bool
+    note: str | None = None
 
 
 def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto", top: int = 3,
-            num_threads: int | None = None) -> list[Prediction]:
+            num_threads: int | None = None, save_input: str | Path | None = None) -> list[Prediction]:
     """Classify image files (PNG, JPEG or anything Pillow reads, and .npz) with an exported .tflite or .onnx.
 
     Labels come from the model file itself (metadata labels in a .tflite, the "labels" property of an
     .onnx), else from labels.txt beside it, else they are "class <i>".
+
+    Args:
+        save_input: a folder to write each image as the model saw it (PNG, named after the source).
     """
     if invert not in INVERT_MODES:
         raise FmnistEdgeError(f"--invert must be one of {', '.join(INVERT_MODES)}, got {invert!r}")
@@ -69,46 +84,97 @@ def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto"
     height, width, channels = deployed.input_shape
     if channels != 1:
         raise FmnistEdgeError(f"{model}: takes {channels}-channel images; predict feeds grayscale (1 channel)")
-    sources, pixels, inverted = [], [], []
-    for path in map(Path, images):
-        for source, image, flipped in _read(path, (height, width), invert):
-            sources.append(source)
-            pixels.append(image)
-            inverted.append(flipped)
-    scores = deployed.predict(np.stack(pixels))
+    inputs = [item for path in map(Path, images) for item in read_model_inputs(path, (height, width), invert)]
+    if save_input is not None:
+        _save_inputs(inputs, Path(save_input))
+    scores = deployed.predict(np.stack([item.image for item in inputs]))
     labels = _labels(Path(model), deployed, scores.shape[1])
     k = min(top, scores.shape[1])
     predictions = []
-    for source, flipped, row in zip(sources, inverted, scores):
+    for item, row in zip(inputs, scores):
         order = np.argsort(-row, kind="stable")[:k]  # stable: ties keep label order, as argmax does
-        predictions.append(Prediction(source, flipped, [Guess(labels[i], int(i), float(row[i])) for i in order]))
+        predictions.append(Prediction(item.source, item.inverted,
+                                      [Guess(labels[i], int(i), float(row[i])) for i in order], item.note))
     return predictions
 
 
-def _read(path: Path, size: tuple[int, int], invert: str) -> list[tuple[str, np.ndarray, bool]]:
+def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -> list[ModelInput]:
+    """The model inputs in one file: one per picture, one per image of an .npz."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not an image file")
     if not path.is_file():
         raise DataError(f"{path}: no such image file")
     if path.suffix.lower() == ".npz":
-        return [(f"{path}[{i}]", *_polarity(image, invert)) for i, image in enumerate(_read_npz(path, size))]
-    image, flipped = _polarity(_read_picture(path), invert)
-    return [(str(path), _fit(image, size), flipped)]
+        return [ModelInput(f"{path}[{i}]", *_polarity(image, invert)) for i, image in enumerate(_read_npz(path, size))]
+    grey = _read_picture(path, size)
+    if grey.shape == size:
+        return [ModelInput(str(path), *_polarity(grey, invert))]
+    note = None
+    if min(grey.shape) < min(size):
+        note = f"a small picture ({grey.shape[1]}x{grey.shape[0]} px): upscaled to {size[1]}x{size[0]}"
+    try:
+        converted = preprocessing.to_model_input(grey, size, invert)
+    except preprocessing.NoGarmentError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    return [ModelInput(str(path), converted.image, converted.inverted, note)]
 
 
-def _read_picture(path: Path) -> np.ndarray:
+def _save_inputs(inputs: list[ModelInput], folder: Path) -> None:
+    from PIL import Image
+
+    from .rundir import atomic_path
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FmnistEdgeError(f"{folder}: cannot create the --save-input folder ({exc.strerror})") from None
+    for item in inputs:
+        # "photos/shirt.jpg" -> shirt.png; "batch.npz[3]" -> batch_3.png
+        file_name, _, index = item.source.partition("[")
+        name = Path(file_name).stem + (f"_{index.rstrip(']')}" if index else "")
+        with atomic_path(folder / f"{name}.png") as tmp:
+            Image.fromarray(item.image).save(tmp, format="PNG")
+
+
+def _read_picture(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Decode a picture to grey uint8 (step 1 of the spec), EXIF rotation applied."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as picture:
+            if picture.format == "JPEG":
+                # Decode straight to luma at the largest 1/2, 1/4 or 1/8 scale that keeps the short side
+                # at least twice the conversion's working size: most of a large JPEG's decoding is skipped.
+                short = preprocessing.WORK_SHORT_SIDE * 2
+                scale = max(1, min(picture.size) // short)
+                picture.draft("L", (picture.size[0] // scale, picture.size[1] // scale))
             picture = ImageOps.exif_transpose(picture)
-            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
-                canvas = Image.new("RGBA", picture.size, "white")
-                picture = Image.alpha_composite(canvas, picture.convert("RGBA"))
-            gray = np.asarray(picture.convert("L"), dtype=np.uint8)
+            grey = _grey_array(picture)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: not a readable image ({str(exc).splitlines()[0] or type(exc).__name__})") from None
-    if gray.ndim != 2 or min(gray.shape) < 1:
+    if grey.ndim != 2 or min(grey.shape) < 1:
         raise DataError(f"{path}: an image with no pixels")
-    return gray
+    return grey
+
+
+def _grey_array(picture) -> np.ndarray:
+    """Pillow image -> grey uint8 by the spec's step 1; 16-bit and float pictures are scaled by their range."""
+    mode = picture.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(picture, dtype=np.float64)
+        if mode.startswith("I;16"):
+            low, high = 0.0, 65535.0
+        else:
+            low, high = float(values.min()), float(values.max())
+            if mode == "F" and low >= 0.0 and high <= 1.0:
+                low, high = 0.0, 1.0  # a float picture in [0, 1] keeps its own scale
+        span = high - low or 1.0
+        return np.floor((values - low) * (255.0 / span) + 0.5).clip(0, 255).astype(np.uint8)
+    if mode == "L":
+        return np.asarray(picture, dtype=np.uint8)
+    if mode in ("RGBA", "LA") or "transparency" in picture.info or mode in ("P", "PA"):
+        return preprocessing.grey_pixels(np.asarray(picture.convert("RGBA"), dtype=np.uint8))
+    return preprocessing.grey_pixels(np.asarray(picture.convert("RGB"), dtype=np.uint8))
 
 
 def _read_npz(path: Path, size: tuple[int, int]) -> np.ndarray:
@@ -136,25 +202,13 @@ def _read_npz(path: Path, size: tuple[int, int]) -> np.ndarray:
 
 
 def _polarity(image: np.ndarray, invert: str) -> tuple[np.ndarray, bool]:
+    """An image already of the model's size: negated when forced, or (auto) when its border is light."""
     flip = invert == "yes" or (invert == "auto" and bool(_border(image).mean() >= LIGHT_BACKGROUND))
     return (255 - image if flip else image), flip
 
 
 def _border(image: np.ndarray) -> np.ndarray:
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
-
-
-def _fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize into (height, width) keeping the aspect ratio; the margin is the border's median grey."""
-    if image.shape == size:
-        return image
-    from PIL import Image, ImageOps
-
-    height, width = size
-    background = int(np.median(_border(image)))
-    fitted = ImageOps.pad(Image.fromarray(image), (width, height), method=Image.Resampling.LANCZOS,
-                          color=background)
-    return np.asarray(fitted, dtype=np.uint8)
 
 
 def _labels(model: Path, deployed, classes: int) -> list[str]:

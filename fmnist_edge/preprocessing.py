@@ -1,0 +1,279 @@
+"""A camera picture -> the model's input: the Python side of docs/preprocessing.md.
+
+Fashion-MNIST was made from product photos by a fixed conversion (trim to the garment,
+fit the longest edge, centre, negate, 8-bit grey). `to_model_input` follows that recipe
+for an arbitrary picture of one garment, step by step as the spec numbers them, in
+integer arithmetic wherever a threshold decides something, so that the Kotlin (app) and
+JavaScript (web page) ports give the same bytes. The golden vectors in
+tests/golden/preprocess/ hold all three to it.
+
+    grey = grey_pixels(rgb_or_rgba_uint8)      # step 1
+    converted = to_model_input(grey, (28, 28))  # steps 2-9
+    converted.image                              # (28, 28) uint8, light garment on black
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+
+# Step 2: pictures are reduced by whole-pixel block averaging until their short side is
+# below 2 x WORK_SHORT_SIDE: enough pixels to frame a garment that covers a third of the
+# frame, few enough to stay within a few milliseconds.
+WORK_SHORT_SIDE = 96
+# Step 3: the background is read from the four corner patches, each this fraction of the
+# short side (a garment seldom reaches into a corner; a patch is large enough to ignore noise).
+CORNER_FRACTION = 10  # patch side = max(2, short // CORNER_FRACTION)
+# Step 4: a pixel belongs to the foreground when it differs from the background by more than
+# max(MIN_THRESHOLD, NOISE_FACTOR x the border's median absolute difference).
+MIN_THRESHOLD = 16
+NOISE_FACTOR = 4
+# Step 6: foreground pieces closer than this fraction of the short side are one garment
+# (a sandal's straps, a shirt's collar) when the largest region is chosen.
+BRIDGE_FRACTION = 40  # dilation radius = max(1, short // BRIDGE_FRACTION)
+# Step 6: fewer foreground pixels than this in the chosen region means no garment.
+MIN_GARMENT_PIXELS = 12
+# Step 6: a region touching all four edges and covering this share of the frame is not a garment
+# on a background but a frame of texture: nothing to classify.
+MAX_COVER_PERCENT = 95
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The model input and what the conversion decided on the way (for --save-input and tests)."""
+
+    image: np.ndarray  # (H, W) uint8, light garment on a black background
+    inverted: bool  # the garment was darker than its background, so it was negated
+    box: tuple[int, int, int, int]  # top, left, bottom, right (exclusive) in the reduced picture
+    reduction: int  # the block size of step 2
+    background: tuple[int, int, int, int]  # corner medians: top-left, top-right, bottom-left, bottom-right
+    threshold: int
+
+
+class NoGarmentError(DataError):
+    """The picture holds no region that stands out from its background."""
+
+
+def grey_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Step 1: RGB(A) or grey uint8 pixels -> grey uint8 (ITU-R 601 weights, alpha on white).
+
+    grey = (19595 R + 38470 G + 7471 B + 32768) >> 16, the weights of Pillow's "L" mode; a
+    transparent pixel is first composited on white: c = (c a + 255 (255 - a) + 127) // 255.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        raise DataError(f"pixels must be uint8, got {pixels.dtype}")
+    if pixels.ndim == 2:
+        return pixels
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+        raise DataError(f"pixels must be (H, W), (H, W, 3) or (H, W, 4); got {pixels.shape}")
+    channels = pixels.astype(np.int64)
+    if pixels.shape[2] in (2, 4):  # grey+alpha or RGBA
+        alpha = channels[..., -1:]
+        channels = (channels[..., :-1] * alpha + 255 * (255 - alpha) + 127) // 255
+    if channels.shape[2] == 1:
+        return channels[..., 0].astype(np.uint8)
+    r, g, b = channels[..., 0], channels[..., 1], channels[..., 2]
+    return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(np.uint8)
+
+
+def reduction_factor(height: int, width: int) -> int:
+    """Step 2's block size: the largest k with short side // k >= WORK_SHORT_SIDE (at least 1)."""
+    return max(1, min(height, width) // WORK_SHORT_SIDE)
+
+
+def block_average(grey: np.ndarray, k: int) -> np.ndarray:
+    """Step 2: mean of each k x k block, rounded half up; rows and columns past the last whole block are dropped."""
+    if k == 1:
+        return grey
+    h, w = grey.shape[0] // k, grey.shape[1] // k
+    blocks = grey[:h * k, :w * k].astype(np.int64).reshape(h, k, w, k).sum(axis=(1, 3))
+    return ((blocks + k * k // 2) // (k * k)).astype(np.uint8)
+
+
+def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: str = "auto") -> Converted:
+    """Steps 2-9 of docs/preprocessing.md: a grey picture of one garment -> (H, W) uint8 model input.
+
+    Args:
+        grey: (H, W) uint8 picture, any size (step 1's output).
+        size: the model's (height, width).
+        invert: "auto" negates when the garment is darker than its background; "yes"/"no" force it.
+
+    Raises:
+        NoGarmentError: nothing in the picture stands out from its background.
+
+    Example:
+        >>> converted = to_model_input(grey_pixels(np.asarray(Image.open("shirt.jpg"))))
+        >>> converted.image.shape
+        (28, 28)
+    """
+    k = reduction_factor(*grey.shape)
+    small = block_average(grey, k).astype(np.int64)
+    h, w = small.shape
+    corners = _corner_medians(small)
+    background = _bilinear_background(corners, h, w)
+    diff = small - background  # signed: the garment's difference from the wall behind it
+
+    # Step 4: the threshold from the noise on the picture's border ring.
+    ring = np.concatenate([diff[0], diff[-1], diff[1:-1, 0], diff[1:-1, -1]]) if h > 1 and w > 1 else diff.ravel()
+    noise = int(np.sort(np.abs(ring))[(len(ring) - 1) // 2])  # lower median: an element, no averaging
+    threshold = max(MIN_THRESHOLD, NOISE_FACTOR * noise)
+    mask = _open3(np.abs(diff) > threshold)
+
+    # Step 6: the largest connected region, after bridging small gaps.
+    region = _largest_region(_dilate(mask, max(1, min(h, w) // BRIDGE_FRACTION)))
+    garment = mask & region
+    count = int(garment.sum())
+    if count < MIN_GARMENT_PIXELS:
+        raise NoGarmentError("no garment found: nothing in the picture stands out from its background")
+    rows, cols = np.nonzero(garment.any(axis=1))[0], np.nonzero(garment.any(axis=0))[0]
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if top == 0 and left == 0 and bottom == h and right == w and 100 * count >= MAX_COVER_PERCENT * h * w:
+        raise NoGarmentError("no garment found: the whole picture differs from its corners (no background to "
+                             "separate the garment from)")
+
+    # Step 7: polarity. The garment is darker than the background when its differences sum below zero.
+    if invert == "auto":
+        inverted = int(diff[garment].sum()) < 0
+    else:
+        inverted = invert == "yes"
+    sign = -1 if inverted else 1
+    # Step 8: the garment's strength above the background, the noise floor taken off.
+    strength = np.clip(sign * diff[top:bottom, left:right] - threshold // 2, 0, None)
+    strength[~region[top:bottom, left:right]] = 0  # clutter outside the garment's region stays background
+
+    # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
+    image = _fit_and_stretch(strength, size)
+    return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold)
+
+
+def _corner_medians(small: np.ndarray) -> tuple[int, int, int, int]:
+    h, w = small.shape
+    p = max(2, min(h, w) // CORNER_FRACTION)
+    p_h, p_w = min(p, h), min(p, w)
+    patches = (small[:p_h, :p_w], small[:p_h, w - p_w:], small[h - p_h:, :p_w], small[h - p_h:, w - p_w:])
+    # The lower median (an element of the patch) keeps the arithmetic integer.
+    return tuple(int(np.sort(patch, axis=None)[(patch.size - 1) // 2]) for patch in patches)
+
+
+def _bilinear_background(corners: tuple[int, int, int, int], h: int, w: int) -> np.ndarray:
+    """Step 3: the background as a bilinear blend of the corner medians, rounded half up (integers only)."""
+    c00, c01, c10, c11 = corners
+    y = np.arange(h, dtype=np.int64)[:, None]
+    x = np.arange(w, dtype=np.int64)[None, :]
+    hy, wx = max(h - 1, 1), max(w - 1, 1)
+    total = (c00 * (hy - y) * (wx - x) + c01 * (hy - y) * x + c10 * y * (wx - x) + c11 * y * x)
+    denominator = hy * wx
+    return (2 * total + denominator) // (2 * denominator)
+
+
+def _shifted(mask: np.ndarray, dy: int, dx: int, fill: bool) -> np.ndarray:
+    out = np.full_like(mask, fill)
+    h, w = mask.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = mask[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def _erode(mask: np.ndarray, r: int) -> np.ndarray:
+    """Square (2r+1) erosion; outside the picture counts as foreground, so edges do not erode."""
+    out = mask.copy()
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            out &= _shifted(mask, dy, dx, True)
+    return out
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    """Square (2r+1) dilation."""
+    out = mask.copy()
+    # Separable: a square's dilation is a row dilation followed by a column dilation.
+    rows = mask.copy()
+    for dx in range(1, r + 1):
+        rows |= _shifted(mask, 0, dx, False) | _shifted(mask, 0, -dx, False)
+    out = rows.copy()
+    for dy in range(1, r + 1):
+        out |= _shifted(rows, dy, 0, False) | _shifted(rows, -dy, 0, False)
+    return out
+
+
+def _open3(mask: np.ndarray) -> np.ndarray:
+    """Step 5: 3x3 opening (erode, then dilate): removes specks of noise and texture."""
+    return _dilate(_erode(mask, 1), 1)
+
+
+def _largest_region(mask: np.ndarray) -> np.ndarray:
+    """The largest 8-connected region of `mask` (the first in raster order on a tie), by pixel count.
+
+    Labels runs of foreground pixels row by row and joins runs of neighbouring rows that touch
+    (8-connectivity: columns overlapping when widened by one), with union-find.
+    """
+    runs = []  # (row, start, end exclusive)
+    for r, line in enumerate(mask):
+        padded = np.concatenate(([False], line, [False])).astype(np.int8)
+        edges = np.flatnonzero(np.diff(padded))
+        runs.extend((r, int(s), int(e)) for s, e in zip(edges[::2], edges[1::2]))
+    if not runs:
+        return np.zeros_like(mask)
+    parent = list(range(len(runs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    previous_row: list[int] = []
+    current_row: list[int] = []
+    row = runs[0][0]
+    for i, (r, s, e) in enumerate(runs):
+        if r != row:
+            previous_row = current_row if r == row + 1 else []
+            current_row, row = [], r
+        for j in previous_row:
+            _, ps, pe = runs[j]
+            if ps <= e and s <= pe:  # [s-1, e+1) overlaps [ps, pe): touching, diagonals included
+                a, b = find(i), find(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)  # the root is the region's first run in raster order
+        current_row.append(i)
+    sizes: dict[int, int] = {}
+    for i, (_, s, e) in enumerate(runs):
+        root = find(i)
+        sizes[root] = sizes.get(root, 0) + e - s
+    best = min(sizes, key=lambda root: (-sizes[root], root))
+    out = np.zeros_like(mask)
+    for i, (r, s, e) in enumerate(runs):
+        if find(i) == best:
+            out[r, s:e] = True
+    return out
+
+
+def _fit_and_stretch(strength: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Step 9: area-average the box so its longest edge fills the frame, centre it, stretch to 255."""
+    out_h, out_w = size
+    h, w = strength.shape
+    # Scale so the box fits: the longest edge relative to the frame decides.
+    if h * out_w >= w * out_h:
+        new_h, new_w = out_h, max(1, (2 * w * out_h + h) // (2 * h))
+    else:
+        new_h, new_w = max(1, (2 * h * out_w + w) // (2 * w)), out_w
+    resized = _area_matrix(h, new_h) @ strength.astype(np.float64) @ _area_matrix(w, new_w).T
+    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+    image = np.zeros(size, np.float64)
+    image[top:top + new_h, left:left + new_w] = resized
+    peak = image.max()
+    if peak <= 0:
+        return np.zeros(size, np.uint8)
+    return np.floor(image * (255.0 / peak) + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of area averaging: output cell i covers input [i n_in / n_out, (i+1) n_in / n_out)."""
+    weights = np.zeros((n_out, n_in), np.float64)
+    for i in range(n_out):
+        start, end = i * n_in / n_out, (i + 1) * n_in / n_out
+        for j in range(int(start), min(n_in, int(np.ceil(end)))):
+            weights[i, j] = min(end, j + 1) - max(start, j)
+    return weights / (n_in / n_out)

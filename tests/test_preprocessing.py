@@ -1,0 +1,114 @@
+"""The photo conversion (docs/preprocessing.md): golden vectors byte for byte, through the API and `predict`."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from fmnist_edge import preprocessing
+from fmnist_edge.cli import cli
+from fmnist_edge.prediction import read_model_inputs
+
+GOLDEN = Path(__file__).parent / "golden" / "preprocess"
+MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
+CASES = MANIFEST["cases"]
+SIZE = tuple(MANIFEST["size"])
+
+
+def _expected(case) -> np.ndarray:
+    rows = (GOLDEN / case["expected"]).read_text().split("\n")
+    return np.array([[int(v) for v in row.split()] for row in rows if row], np.uint8)
+
+
+def test_the_golden_set_covers_what_the_spec_promises():
+    assert len(CASES) >= 20
+    converted = [c for c in CASES if "expected" in c and not c.get("exact_size")]
+    assert {c["inverted"] for c in converted} == {True, False}  # both polarities
+    assert any(min(c["width"], c["height"]) < 28 for c in CASES)  # a tiny picture
+    assert any(c["reduction"] > 1 for c in converted) and any(c["reduction"] == 1 for c in converted)
+    assert sum("error" in c for c in CASES) >= 2 and any(c.get("exact_size") for c in CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["picture"] for c in CASES])
+def test_conversion_matches_the_golden_vector_byte_for_byte(case):
+    grey = preprocessing.grey_pixels(np.asarray(Image.open(GOLDEN / case["picture"])))
+    assert grey.shape == (case["height"], case["width"])
+    if "error" in case:
+        with pytest.raises(preprocessing.NoGarmentError):
+            preprocessing.to_model_input(grey, SIZE)
+        return
+    if case.get("exact_size"):
+        np.testing.assert_array_equal(grey, _expected(case))
+        return
+    converted = preprocessing.to_model_input(grey, SIZE)
+    assert converted.inverted == case["inverted"] and converted.reduction == case["reduction"]
+    assert list(converted.box) == case["box"] and list(converted.background) == case["background"]
+    assert converted.threshold == case["threshold"]
+    np.testing.assert_array_equal(converted.image, _expected(case))
+
+
+@pytest.mark.slow
+def test_predict_feeds_the_model_exactly_the_golden_inputs(exported, tmp_path):
+    """`fmnist-edge predict --save-input` writes what the model saw: the golden arrays, byte for byte."""
+    good = [c for c in CASES if "expected" in c]
+    result = CliRunner().invoke(cli, ["predict", str(exported.path / "model_int8.tflite"),
+                                                      *[str(GOLDEN / c["picture"]) for c in good],
+                                                      "--save-input", str(tmp_path / "seen")])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert len(result.stdout.splitlines()) == len(good)
+    for case in good:
+        seen = np.asarray(Image.open(tmp_path / "seen" / case["picture"]))
+        np.testing.assert_array_equal(seen, _expected(case))
+    tiny = next(c for c in good if min(c["width"], c["height"]) < 28)
+    assert f"note: {GOLDEN / tiny['picture']}: a small picture ({tiny['width']}x{tiny['height']} px): upscaled" \
+        in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CASES if "error" in c], ids=lambda c: c["picture"])
+def test_a_picture_without_a_garment_gets_one_line_and_exit_2(exported, case):
+    result = CliRunner().invoke(cli, ["predict", str(exported.path / "model_int8.tflite"), str(GOLDEN / case["picture"])])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and f"{case['picture']}: no garment found" in result.output
+
+
+def test_jpeg_is_decoded_at_a_reduced_scale_and_converted_like_the_full_picture(fashion_mnist, tmp_path):
+    from fmnist_edge.data.photos import render_photo
+
+    photo = render_photo(fashion_mnist.x_test[3], np.random.default_rng(1))
+    big = photo.image.resize((1200, int(1200 * photo.image.size[1] / photo.image.size[0])))
+    big.save(tmp_path / "big.jpg", quality=90)
+    (fast,) = read_model_inputs(tmp_path / "big.jpg", SIZE)
+    full = preprocessing.to_model_input(preprocessing.grey_pixels(np.asarray(Image.open(tmp_path / "big.jpg"))), SIZE)
+    assert fast.inverted == full.inverted
+    assert np.abs(fast.image.astype(int) - full.image.astype(int)).mean() < 6
+
+
+@pytest.mark.parametrize("mode, values, expected", [
+    ("I;16", np.array([[0, 65535], [32768, 256]], np.uint16), [[0, 255], [128, 1]]),
+    ("F", np.array([[0.0, 1.0], [0.5, 0.25]], np.float32), [[0, 255], [128, 64]]),
+    ("F", np.array([[-2.0, 6.0], [2.0, 0.0]], np.float32), [[0, 255], [128, 64]]),
+])
+def test_16_bit_and_float_pictures_are_scaled_by_their_range_not_clipped(tmp_path, mode, values, expected):
+    from fmnist_edge.prediction import _grey_array
+
+    picture = Image.fromarray(values)
+    assert picture.mode == mode
+    np.testing.assert_array_equal(_grey_array(picture), np.array(expected, np.uint8))
+
+
+def test_grey_pixels_follows_the_spec_weights_and_white_compositing():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 200, 30]]], np.uint8)
+    expected = [(19595 * r + 38470 * g + 7471 * b + 32768) >> 16 for r, g, b in rgb[0].astype(int)]
+    np.testing.assert_array_equal(preprocessing.grey_pixels(rgb)[0], expected)
+    assert np.array_equal(preprocessing.grey_pixels(rgb)[0], np.asarray(Image.fromarray(rgb).convert("L"))[0])
+    rgba = np.array([[[0, 0, 0, 0], [0, 0, 0, 255], [0, 0, 0, 128]]], np.uint8)
+    np.testing.assert_array_equal(preprocessing.grey_pixels(rgba)[0], [255, 0, (255 * 127 + 127) // 255])
+
+
+def test_block_average_rounds_half_up_and_drops_partial_blocks():
+    grey = np.array([[0, 1, 9], [1, 1, 9], [9, 9, 9]], np.uint8)
+    np.testing.assert_array_equal(preprocessing.block_average(grey, 2), [[1]])  # (0+1+1+1+2)//4 = 0.75 -> 1
+    assert preprocessing.reduction_factor(1000, 1000) == 10 and preprocessing.reduction_factor(20, 500) == 1
