@@ -23,6 +23,7 @@ DepthwiseConv2D zeros, and depthwise kernels hold few weights anyway.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import math
@@ -41,7 +42,7 @@ from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
-from .rundir import RunDir, atomic_path, read_json, write_json
+from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from .settings import TrainSettings
 
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
@@ -136,14 +137,16 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
     settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
     distribution = make_distribution(strategy, devices, logical_cpus)  # before TensorFlow's runtime starts
     job = _Job(RunDir(Path(run)), settings, force, progress, distribution)
-    if settings.method != "auto":
-        return job.run(settings.method)
-    try:
-        return job.run("ptq-int8")
-    except BudgetExceededError as exc:
-        if progress != "none":
-            print(f"auto: {exc}; trying qat", flush=True)
-        return job.run("qat")
+    lock = run_lock(job.run_dir.root, "quantize") if distribution.is_chief else contextlib.nullcontext()
+    with lock:
+        if settings.method != "auto":
+            return job.run(settings.method)
+        try:
+            return job.run("ptq-int8")
+        except BudgetExceededError as exc:
+            if progress != "none":
+                print(f"auto: {exc}; trying qat", flush=True)
+            return job.run("qat")
 
 
 class _Job:
@@ -375,6 +378,6 @@ def _save_keras(model, path: Path) -> None:
 
 def load_qat_model(path: str | Path):
     """A quantization-aware model saved by quantize (qat, prune+qat)."""
-    tfmot = _tf.tfmot()
-    with tfmot.quantization.keras.quantize_scope():
-        return _tf.keras().models.load_model(path, compile=False)
+    from .keras_files import load_keras_model
+
+    return load_keras_model(path, quantized=True)

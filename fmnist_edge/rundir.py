@@ -18,6 +18,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +126,63 @@ class RunDir:
         return self.model
 
 
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def run_lock(root: str | Path, step: str) -> Iterator[None]:
+    """Hold `root/.lock` while `step` writes the run: a second writer is refused with the holder's pid.
+
+    The lock is a file created exclusively, holding the writer's pid and step. A lock whose process
+    no longer exists (a killed run) is stale and taken over, so `--resume` after a kill just works.
+    """
+    root = Path(root)
+    path = root / LOCK_FILE
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = lock_holder(root)
+            if holder is not None:
+                raise RunDirError(f"{root}: in use by pid {holder[0]} ({holder[1]}); wait for it to finish") from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"pid": os.getpid(), "step": step}, handle)
+        break
+    else:
+        raise RunDirError(f"{root}: could not take {path}")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def lock_holder(root: str | Path) -> tuple[int, str] | None:
+    """(pid, step) of the live process holding the run's lock, or None (no lock, or a stale one)."""
+    try:
+        holder = json.loads((Path(root) / LOCK_FILE).read_text())
+        pid, step = int(holder["pid"]), str(holder.get("step", "?"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by someone else
+    return pid, step
+
+
 def prepare_new_run(out: str | Path, force: bool) -> RunDir:
-    """Create an empty run directory, refusing to replace an existing one without `force`."""
+    """Create an empty run directory, refusing to replace an existing one without `force`.
+
+    `force` replaces only what fmnist-edge made: a run directory (it holds run.json) or an empty
+    folder. The old run is moved aside in one rename and an empty directory takes its name, so
+    a failure while deleting the old files never leaves a half-deleted run under the name.
+    """
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise RunDirError(f"{root}: exists and is not a directory")
@@ -135,9 +191,31 @@ def prepare_new_run(out: str | Path, force: bool) -> RunDir:
             raise RunDirError(
                 f"{root}: run directory already exists; pass --force to replace it or --resume to continue it"
             )
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+        if not RunDir(root).run_json.is_file():
+            raise RunDirError(f"{root}: not a run directory (no run.json) and not empty; --force replaces only "
+                              f"runs, so choose another --out")
+        holder = lock_holder(root)
+        if holder is not None:
+            raise RunDirError(f"{root}: in use by pid {holder[0]} ({holder[1]}); --force never replaces a run "
+                              f"that is being written")
+        _replace_with_empty(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{root}: cannot create the run directory ({exc.strerror})") from None
     return RunDir(root)
+
+
+def _replace_with_empty(root: Path) -> None:
+    """Move the run at `root` aside, then delete it; `root` is absent in between, never half-deleted."""
+    trash = root.with_name(f".{root.name}.replaced-{os.getpid()}")
+    try:
+        os.replace(root, trash)
+    except OSError as exc:
+        raise RunDirError(f"{root}: cannot replace the old run ({exc.strerror}); nothing was changed") from None
+    shutil.rmtree(trash, ignore_errors=True)
+    if trash.exists():  # read-only files: the new run goes ahead; say where the old one is
+        print(f"note: could not delete all of the old run; what is left is in {trash}", file=sys.stderr)
 
 
 def open_run_for_resume(out: str | Path) -> RunDir:

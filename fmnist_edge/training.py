@@ -32,9 +32,11 @@ from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options, make_distribution
 from .models import build_model, get_model_info
+from .keras_files import load_keras_model
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import cpu_model, package_version
-from .rundir import RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, write_csv, write_json
+from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
+                     write_json)
 from .settings import TrainSettings, resolve_settings
 
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
@@ -130,7 +132,11 @@ def train(
         run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
         record = _new_record(settings)
     record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
-    return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr).run()
+    trainer = _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr)
+    if not distribution.is_chief:  # the chief writes the run, and holds its lock
+        return trainer.run()
+    with run_lock(run_dir.root, "train"):
+        return trainer.run()
 
 
 def _load_data(settings: TrainSettings) -> Dataset:
@@ -242,8 +248,8 @@ class _Trainer:
 
 def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
     """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
-    keras, tf = _tf.keras(), _tf.tf()
-    net = keras.models.load_model(model_path, compile=False)
+    tf = _tf.tf()
+    net = load_keras_model(model_path)
     images = data.x_test[..., None].astype(np.float32) / 255.0  # the float input contract: pixels in [0, 1]
     probs = net.predict(images, batch_size=batch_size, verbose=0)
     predicted = probs.argmax(axis=1)
@@ -264,7 +270,7 @@ def load_float32_model(model_path: str | Path, model_name: str, image_shape, num
     Mixed-precision models keep float32 variables, so rebuilding the architecture under the
     float32 policy and copying the weights gives the same model in float32.
     """
-    model = _tf.keras().models.load_model(model_path, compile=False)
+    model = load_keras_model(model_path)
     if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
         return model
     float32 = build_model(model_name, image_shape, num_classes)

@@ -181,3 +181,21 @@ def test_macs_count_every_convolution_and_dense_layer(name):
     assert tflite_macs(to_tflite(model, "fp32")) == expected
     if name == "vgg198k":
         assert expected == 19_475_600
+
+
+def test_a_second_export_updates_model_json_and_keeps_the_other_records(exported, tmp_path):
+    from fmnist_edge.exporting import export
+
+    run = tmp_path / "run"
+    shutil.copytree(exported.path.parent, run)
+    before = json.loads((run / "export" / "model.json").read_text())
+    export(run, "onnx", force=True)
+    after = json.loads((run / "export" / "model.json").read_text())
+    assert set(after["formats"]) == set(before["formats"])
+    for name, entry in before["formats"].items():
+        if name != "onnx":
+            assert after["formats"][name] == entry  # untouched records keep their checks and sha256
+    (run / "export" / "model_fp16.tflite").unlink()
+    export(run, "onnx", force=True)
+    kept = json.loads((run / "export" / "model.json").read_text())["formats"]
+    assert "tflite-fp16" not in kept and "tflite-int8" in kept  # a record without its file goes

@@ -82,12 +82,25 @@ def test_complete_run_cannot_be_resumed(quick_run):
 def test_force_replaces_a_run(tmp_path):
     out = tmp_path / "r"
     out.mkdir()
+    (out / "run.json").write_text('{"status": "complete"}')
     (out / "stale.txt").write_text("old")
     result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "600",
                                       "--val-split", "0", "--out", str(out), "--force", "--json"])
     assert result.exit_code == 0, result.output
     assert not (out / "stale.txt").exists()
     assert (out / "model.keras").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # the old run, moved aside, is gone too
+
+
+def test_force_never_empties_a_folder_that_is_not_a_run(tmp_path):
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "600",
+                                      "--out", str(out), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "not a run directory (no run.json) and not empty; --force replaces only runs" in result.output
+    assert result.output.count("\n") == 1 and [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
@@ -217,3 +230,32 @@ def test_closet_dataset_written_by_the_cli_trains(tmp_path):
     assert metrics["test_images"] == 100 and np.array(metrics["confusion_matrix"]).shape == (9, 9)
     record = json.loads((out / "run.json").read_text())
     assert record["data"]["image_shape"] == [64, 128, 1] and record["data"]["train"] == 450
+
+
+def test_a_run_being_written_is_locked_against_a_second_writer(tmp_path):
+    import json as json_module
+    import os as os_module
+
+    from fmnist_edge.errors import RunDirError
+    from fmnist_edge.rundir import LOCK_FILE, lock_holder, prepare_new_run, run_lock
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / LOCK_FILE).write_text(json_module.dumps({"pid": sleeper.pid, "step": "train"}))
+        assert lock_holder(run) == (sleeper.pid, "train")
+        with pytest.raises(RunDirError, match=rf"in use by pid {sleeper.pid} \(train\)"):
+            with run_lock(run, "export"):
+                pass
+        with pytest.raises(RunDirError, match="--force never replaces a run that is being written"):
+            prepare_new_run(run, force=True)
+        assert (run / "run.json").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # The holder is gone: its lock is stale and taken over, then released.
+    with run_lock(run, "export"):
+        assert json_module.loads((run / LOCK_FILE).read_text())["pid"] == os_module.getpid()
+    assert not (run / LOCK_FILE).exists()

@@ -32,7 +32,7 @@ from .. import __version__
 from ..errors import FmnistEdgeError, RunDirError
 from ..inspection import tflite_macs
 from ..machine import cpu_model, package_version
-from ..rundir import RunDir, atomic_path, read_json, write_json
+from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from ..settings import TrainSettings
 
 DEFAULT_RUNS = 200
@@ -131,12 +131,13 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "bench.json"
-    write_json(json_path, record)
-    plots = []
-    if plot:
-        from ..report import plot_bench
+    with run_lock(out_dir, "bench"):
+        write_json(json_path, record)
+        plots = []
+        if plot:
+            from ..report import plot_bench
 
-        plots = plot_bench(rows, out_dir / "plots")
+            plots = plot_bench(rows, out_dir / "plots")
     return BenchResult(rows, record, json_path, plots)
 
 

@@ -41,7 +41,7 @@ from ..inspection import tflite_ops
 from ..data import load_dataset
 from ..errors import FmnistEdgeError, RunDirError
 from ..optimization import QAT_MODEL_FILE, load_qat_model
-from ..rundir import RunDir, atomic_path, write_json, write_text
+from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
 from ..settings import TrainSettings
 from .android import android_assets_dir, copy_assets
 from .metadata import ImageClassifierMetadata, add_metadata
@@ -152,7 +152,12 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     assets = android_assets_dir(android, android_anywhere) if android is not None else None
     if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
         raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
-    sources = _Sources(RunDir(Path(run)), source)
+    sources = _Sources(RunDir(Path(run)), source)  # validates the run before anything is written
+    with run_lock(sources.run_dir.root, "export"):
+        return _export(sources, names, opset, force, assets)
+
+
+def _export(sources: "_Sources", names: list[str], opset: int, force: bool, assets: Path | None) -> Exported:
     out = sources.run_dir.root / "export"
     existing = [FORMATS[n].file_name for n in names if (out / FORMATS[n].file_name).exists()]
     if existing and not force:
@@ -160,6 +165,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
 
     out.mkdir(parents=True, exist_ok=True)
     record = sources.describe()
+    record["formats"] = _earlier_formats(out, names)
     failures = []
     for name in names:
         fmt = FORMATS[name]
@@ -187,6 +193,22 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
         models = [out / FORMATS[n].file_name for n in names if FORMATS[n].file_name.endswith(".tflite")]
         copied = tuple(copy_assets(models + [out / "labels.txt", out / "model.json"], assets))
     return Exported(out, record, copied)
+
+
+def _earlier_formats(out: Path, names: list[str]) -> dict[str, Any]:
+    """The records of an earlier export whose files are still there and are not exported again now.
+
+    model.json is updated, never rewritten from scratch: exporting one format keeps the others'
+    records (their checks and sha256), so every file in export/ stays accounted for.
+    """
+    path = out / "model.json"
+    if not path.is_file():
+        return {}
+    earlier = read_json(path).get("formats")
+    if not isinstance(earlier, dict):
+        return {}
+    return {name: entry for name, entry in earlier.items()
+            if name not in names and isinstance(entry, dict) and (out / str(entry.get("file", ""))).exists()}
 
 
 class _Sources:

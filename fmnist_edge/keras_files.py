@@ -1,0 +1,128 @@
+"""Load Keras model files from a run directory without ever running code stored in them.
+
+Run directories travel between people (and ship in the repository), so a model file is input
+like any other. A Keras file can carry code: a Lambda layer's Python bytecode, or a class
+name that makes Keras import and call something. tf_keras' `.keras` (zip) loader refuses
+Lambda layers with `safe_mode=True`, but its legacy HDF5 loader, which it falls back to for
+any HDF5 file whatever its suffix, ignores `safe_mode`. So every file is inspected first:
+
+- a Keras v3 zip (`.keras`): its config.json is checked, then it is loaded with `safe_mode=True`;
+- an HDF5 file (our QAT models, `model.h5`): its stored `model_config` is checked before any
+  deserialization;
+- anything else is refused.
+
+The check walks every layer (wrapped layers included) and accepts only Keras' own layer
+classes and tfmot's quantization wrappers; a Lambda layer or any other class is refused with
+one line naming the file and the layer.
+
+    model = load_keras_model("runs/vgg/model.keras")
+    qat = load_keras_model("runs/vgg/optimized/qat/model.h5", quantized=True)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import _tf
+from .errors import RunDirError
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# tfmot's classes a quantization-aware model is saved with (quantize_scope's objects).
+QUANTIZATION_CLASSES = {"QuantizeLayer", "QuantizeWrapper", "QuantizeWrapperV2", "QuantizeAnnotate",
+                        "PruneLowMagnitude"}
+NEVER = {"Lambda", "TFOpLambda", "SlicingOpLambda"}  # layers that hold code
+
+
+def load_keras_model(path: str | Path, *, quantized: bool = False):
+    """A Keras model from a file we wrote, or RunDirError naming the file and what is wrong.
+
+    Args:
+        quantized: load tfmot's quantization-aware layers (QAT and prune+QAT models).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"{path}: no such model file")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head == HDF5_SIGNATURE:
+        config = _hdf5_config(path)
+    elif head[:4] == b"PK\x03\x04" or zipfile.is_zipfile(path):  # a truncated zip still starts like one
+        config = _zip_config(path)
+    else:
+        raise RunDirError(f"{path}: not a Keras model file (neither a .keras archive nor HDF5)")
+    _check_layers(path, config)
+    keras = _tf.keras()
+    scope = _tf.tfmot().quantization.keras.quantize_scope() if quantized else contextlib.nullcontext()
+    try:
+        with scope:
+            if head == HDF5_SIGNATURE:
+                return keras.models.load_model(path, compile=False)
+            return keras.models.load_model(path, compile=False, safe_mode=True)
+    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunDirError(f"{path}: cannot load the model ({message[:200]})") from None
+
+
+def _zip_config(path: Path) -> dict:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    except KeyError:
+        raise RunDirError(f"{path}: a zip without config.json is not a Keras model") from None
+    except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path}: damaged Keras archive ({type(exc).__name__})") from None
+
+
+def _hdf5_config(path: Path) -> dict:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            raw = handle.attrs.get("model_config")
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path}: damaged HDF5 model file ({str(exc).splitlines()[0][:120]})") from None
+    if raw is None:
+        raise RunDirError(f"{path}: an HDF5 file without a model config (weights only?) is not a model file")
+    try:
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RunDirError(f"{path}: the stored model config is not valid JSON") from None
+
+
+def _check_layers(path: Path, config: dict) -> None:
+    allowed = _keras_layer_classes() | QUANTIZATION_CLASSES
+    try:
+        layers = list(_layers(config))
+    except RunDirError as exc:
+        raise RunDirError(f"{path}: {exc}") from None
+    for name, class_name in layers:
+        if class_name in NEVER:
+            raise RunDirError(f"{path}: refused: layer {name!r} is a {class_name}, which holds code; "
+                              f"fmnist-edge never writes one")
+        if class_name not in allowed:
+            raise RunDirError(f"{path}: refused: layer {name!r} has class {class_name!r}, not one of Keras' "
+                              f"own layers or tfmot's")
+
+
+CONTAINERS = {"Functional", "Sequential", "Model"}
+
+
+def _layers(entry: Any) -> Iterator[tuple[str, str]]:
+    """(name, class_name) of every layer under a model config entry, nested models and wrapped layers included."""
+    if not isinstance(entry, dict) or "class_name" not in entry:
+        raise RunDirError("the stored model config has no layer classes")
+    inner = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    if entry["class_name"] not in CONTAINERS:
+        yield str(inner.get("name", "?")), str(entry["class_name"])
+    for child in inner.get("layers") or []:
+        yield from _layers(child)
+    if isinstance(inner.get("layer"), dict):  # a wrapper (tfmot's QuantizeWrapper) and the layer it wraps
+        yield from _layers(inner["layer"])
+
+
+def _keras_layer_classes() -> set[str]:
+    keras = _tf.keras()
+    return {name for name in dir(keras.layers) if isinstance(getattr(keras.layers, name), type)}
