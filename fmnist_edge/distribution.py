@@ -89,13 +89,20 @@ def make_distribution(name: str = "auto", devices: list[str] | None = None, logi
     if name not in STRATEGIES:
         raise FmnistEdgeError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
     tf = _tf.tf()
-    if logical_cpus:
+    if logical_cpus is not None:
         split_cpu(logical_cpus)
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 or devices else "one"
     if name == "one":  # TensorFlow's default strategy: no distribution at all, on its default device
         return Distribution("one", tf.distribute.get_strategy(), 1, ["/gpu:0" if gpus else "/cpu:0"])
+    if devices:
+        known = {d.name.lower().replace("/device:", "/") for d in tf.config.list_logical_devices()}
+        missing = [d for d in devices if d.lower().replace("/device:", "/").replace("/job:localhost/replica:0/task:0", "")
+                   not in known]
+        if missing:
+            raise FmnistEdgeError(f"--devices: no device {missing[0]} here; this machine has "
+                                  f"{', '.join(sorted(known))}")
     if name == "mirrored":
         if not devices and not gpus:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]

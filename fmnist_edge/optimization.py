@@ -82,6 +82,9 @@ class QuantizeSettings:
             raise FmnistEdgeError(f"--calibration must be at least 1 image, got {self.calibration}")
         if self.max_drop is not None and self.max_drop_relative is not None:
             raise FmnistEdgeError("give --max-drop or --max-drop-relative, not both")
+        for option, value in (("--max-drop", self.max_drop), ("--max-drop-relative", self.max_drop_relative)):
+            if value is not None and not math.isfinite(value):
+                raise FmnistEdgeError(f"{option} must be a finite number of points, got {value}")
         return self
 
     def budget(self, float_accuracy: float) -> tuple[float, str]:
@@ -163,7 +166,7 @@ class _Job:
         self.data: Dataset = data.limit(s.limit) if s.limit else data
         self.x_train, self.y_train, self.x_val, self.y_val = split_train_val(
             self.data.x_train, self.data.y_train, s.val_split, s.seed)
-        if settings.calibration > len(self.x_train):
+        if settings.method in ("ptq-int8", "auto") and settings.calibration > len(self.x_train):
             raise FmnistEdgeError(f"--calibration {settings.calibration} is larger than the run's "
                                   f"{len(self.x_train):,} training images")
         metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}

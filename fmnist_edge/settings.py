@@ -56,6 +56,8 @@ class TrainSettings:
             raise FmnistEdgeError(f"--early-stopping patience must be at least 1, got {self.early_stopping}")
         if not 0.0 <= self.val_split < 1.0:
             raise FmnistEdgeError(f"--val-split must be in [0, 1), got {self.val_split}")
+        if self.early_stopping and self.val_split == 0:
+            raise FmnistEdgeError("--early-stopping watches validation accuracy: it needs --val-split above 0")
         if self.limit is not None and self.limit < 1:
             raise FmnistEdgeError(f"--limit must be at least 1, got {self.limit}")
         return self

@@ -67,9 +67,10 @@ class Run:
         """One line: model, test accuracy, params, time and throughput, where it is."""
         m, r = self.metrics, self.record
         best = r.get("best") or {}
+        kind = "val" if best.get("monitor", "val_accuracy") == "val_accuracy" else "train (no validation split)"
         return (
             f"{self.settings.model}: test accuracy {100 * m['test_accuracy']:.2f}% "
-            f"(best val {100 * best.get('val_accuracy', float('nan')):.2f}% at epoch {best.get('epoch')}), "
+            f"(best {kind} {100 * best.get('val_accuracy', float('nan')):.2f}% at epoch {best.get('epoch')}), "
             f"{m['params']:,} params, {r['epochs_completed']} epochs in {_duration(r['wall_time_s'])}, "
             f"{r['train_images_per_s']:.0f} img/s -> {self.path}"
         )

@@ -1,0 +1,69 @@
+"""Bad input and faults, one row each: the command, what it is given, the exit code, a phrase of its one-line
+message, and the files that must be unchanged afterwards. No row may pass by printing a traceback.
+
+Rows here need no trained model (they are refused before any work); the ones that need a run directory
+live beside the behaviour they guard (test_keras_files.py: code in a model file; test_training.py: locks).
+"""
+import hashlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_INT8 = next(ROOT.glob("shipped/*/export/model_int8.tflite"))
+
+
+def _user_folder(tmp: Path) -> Path:
+    """A folder that is not a run: a user's own files."""
+    folder = tmp / "home"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    return folder
+
+
+def _run_stub(tmp: Path) -> Path:
+    run = tmp / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"status": "complete"}')
+    return run
+
+
+ROWS = [
+    # (id, argv with {tmp} and {fixture}, fixture maker, exit code, phrase)
+    ("train --force on a folder that is not a run", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
+     _user_folder, 2, "not a run directory (no run.json) and not empty; --force replaces only runs"),
+    ("train --logical-cpus 0", ["train", "--model", "mlp", "--logical-cpus", "0", "--out", "{tmp}/new"],
+     None, 2, "--logical-cpus must be at least 1, got 0"),
+    ("train --devices naming a missing GPU", ["train", "--model", "mlp", "--devices", "/gpu:7", "--out", "{tmp}/new"],
+     None, 2, "--devices: no device /gpu:7 here"),
+    ("train --early-stopping without a validation split",
+     ["train", "--model", "mlp", "--early-stopping", "3", "--val-split", "0", "--out", "{tmp}/new"],
+     None, 2, "--early-stopping watches validation accuracy: it needs --val-split above 0"),
+    ("quantize --max-drop nan", ["quantize", "{fixture}", "--method", "qat", "--max-drop", "nan"],
+     _run_stub, 2, "--max-drop must be a finite number of points, got nan"),
+    ("quantize --max-drop-relative inf", ["quantize", "{fixture}", "--method", "qat", "--max-drop-relative", "inf"],
+     _run_stub, 2, "--max-drop-relative must be a finite number of points, got inf"),
+    ("predict a folder", ["predict", str(SHIPPED_INT8), "{fixture}"],
+     _user_folder, 2, "is a folder, not an image file"),
+]
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("argv, make, code, phrase", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+def test_fault_gets_one_line_and_changes_nothing(tmp_path, argv, make, code, phrase):
+    fixture = make(tmp_path) if make else None
+    before = _snapshot(tmp_path)
+    args = [a.format(tmp=tmp_path, fixture=fixture) for a in argv]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == code, result.output
+    assert phrase in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1, result.output
+    assert _snapshot(tmp_path) == before
+    assert not (tmp_path / "new").exists()
