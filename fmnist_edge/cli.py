@@ -122,20 +122,22 @@ def train(recipe, out, resume, force, as_json, strategy, devices, logical_cpus, 
 @click.option("--max-drop-relative", type=float, default=None, metavar="PCT",
               help="Allowed drop in percent of the float accuracy (instead of --max-drop).")
 @click.option("--force", is_flag=True, help="Replace an existing optimized/<method> folder.")
+@click.option("--allow-incomplete", is_flag=True, help="Use a run that is still running or was interrupted.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
               help="tf.distribute strategy of the pruning / QAT fine-tuning.")
 @click.option("--devices", default=None, metavar="LIST", help="Devices for mirrored, e.g. /gpu:0,/gpu:1.")
 @click.option("--logical-cpus", type=int, default=None, metavar="N",
               help="Split the CPU into N logical devices (mirrored without GPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def quantize(run_dir, method, force, as_json, strategy, devices, logical_cpus, **options) -> None:
+def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, devices, logical_cpus, **options) -> None:
     """Prune, quantize-aware train or post-training quantize a run; score the .tflite; enforce the budget.
 
     Exits 3 when the deployed model's accuracy drop exceeds the budget (artifacts are kept, marked failed).
     """
     from .optimization import quantize as quantize_run
 
-    result = quantize_run(run_dir, method, force=force, progress="none" if as_json else "auto", strategy=strategy,
+    result = quantize_run(run_dir, method, force=force, allow_incomplete=allow_incomplete,
+                          progress="none" if as_json else "auto", strategy=strategy,
                           devices=devices.split(",") if devices else None, logical_cpus=logical_cpus, **options)
     if result.metrics.get("worker"):
         click.echo(f"{method}: this worker's fine-tuning is done; the chief writes {result.path}")
@@ -151,11 +153,13 @@ def quantize(run_dir, method, force, as_json, strategy, devices, logical_cpus, *
               help="Export an optimized variant instead of the run's own model.")
 @click.option("--opset", type=int, default=None, help="ONNX opset.  [default: 17]")
 @click.option("--force", is_flag=True, help="Replace files an earlier export wrote.")
+@click.option("--allow-incomplete", is_flag=True, help="Export a run that is still running or was interrupted.")
 @click.option("--android", type=click.Path(file_okay=False), default=None, metavar="PROJECT",
               help="Also copy the .tflite files, labels.txt and model.json into this Android project's app assets.")
 @click.option("--android-anywhere", is_flag=True, help="Let --android copy into a folder that is not an Android project.")
 @click.option("--json", "as_json", is_flag=True, help="Print model.json instead of a table.")
-def export_command(run_dir, formats, source, opset, force, android, android_anywhere, as_json) -> None:
+def export_command(run_dir, formats, source, opset, force, allow_incomplete, android, android_anywhere,
+                   as_json) -> None:
     """Export to TFLite (with metadata), ONNX and SavedModel in RUN_DIR/export/, checking each file against its source.
 
     Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
@@ -164,7 +168,7 @@ def export_command(run_dir, formats, source, opset, force, android, android_anyw
     from .exporting import export
 
     result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force,
-                    android=android, android_anywhere=android_anywhere)
+                    android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete)
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
 
 

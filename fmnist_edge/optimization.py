@@ -120,11 +120,11 @@ class Optimized:
 
 def quantize(run: str | Path, method: str = "auto", *, force: bool = False, progress: str = "auto",
              strategy: str = "auto", devices: list[str] | None = None, logical_cpus: int | None = None,
-             **options: Any) -> Optimized:
+             allow_incomplete: bool = False, **options: Any) -> Optimized:
     """Optimize a trained run's model and hold the deployed .tflite to the accuracy-drop budget.
 
     Args:
-        run: a run directory written by `train`.
+        run: a run directory written by `train`; one still running or interrupted only with `allow_incomplete`.
         method: one of METHODS.
         force: replace an existing optimized/<method> folder.
         progress: "auto", "bar", "lines" or "none" (fine-tuning output).
@@ -139,7 +139,7 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
     """
     settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
     distribution = make_distribution(strategy, devices, logical_cpus)  # before TensorFlow's runtime starts
-    job = _Job(RunDir(Path(run)), settings, force, progress, distribution)
+    job = _Job(RunDir(Path(run)), settings, force, progress, distribution, allow_incomplete)
     lock = run_lock(job.run_dir.root, "quantize") if distribution.is_chief else contextlib.nullcontext()
     with lock:
         if settings.method != "auto":
@@ -154,8 +154,8 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
 
 class _Job:
     def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: str,
-                 distribution: Distribution):
-        record = run_dir.read_run()
+                 distribution: Distribution, allow_incomplete: bool = False):
+        record = run_dir.read_finished_run(allow_incomplete)
         self.distribution = distribution
         self.model_path = run_dir.require_model()
         self.run_dir, self.settings, self.force = run_dir, settings, force

@@ -115,9 +115,30 @@ class RunDir:
         return self.root / "plots"
 
     def read_run(self) -> dict[str, Any]:
+        """run.json, checked once: an object with the settings every step reads."""
         if not self.run_json.exists():
             raise RunDirError(f"{self.root}: not a run directory (no run.json)")
-        return read_json(self.run_json)
+        record = read_json(self.run_json)
+        if not isinstance(record, dict):
+            raise RunDirError(f"{self.run_json}: expected a JSON object, found {type(record).__name__}")
+        settings = record.get("settings")
+        if not isinstance(settings, dict) or not isinstance(settings.get("model"), str):
+            raise RunDirError(f"{self.run_json}: has no \"settings\" with the model's name; not written by "
+                              f"fmnist-edge train")
+        if not isinstance(record.get("status", ""), str):
+            raise RunDirError(f"{self.run_json}: \"status\" must be a string")
+        return record
+
+    def read_finished_run(self, allow_incomplete: bool = False) -> dict[str, Any]:
+        """run.json of a complete run; an unfinished one (running, interrupted) only when allowed."""
+        record = self.read_run()
+        status = record.get("status")
+        if status != "complete" and not allow_incomplete:
+            raise RunDirError(
+                f"{self.root}: the run is {status or 'not marked complete'} ({record.get('epochs_completed', 0)} of "
+                f"{record['settings'].get('epochs', '?')} epochs); finish it with: fmnist-edge train --resume --out "
+                f"{self.root}, or pass --allow-incomplete to use its best model so far")
+        return record
 
     def require_model(self) -> Path:
         """The trained model's path, or a clear error when training never finished an epoch."""

@@ -27,8 +27,25 @@ def _user_folder(tmp: Path) -> Path:
 def _run_stub(tmp: Path) -> Path:
     run = tmp / "run"
     run.mkdir()
-    (run / "run.json").write_text('{"status": "complete"}')
+    (run / "run.json").write_text('{"status": "complete", "settings": {"model": "mlp"}}')
     return run
+
+
+def _interrupted_run(tmp: Path) -> Path:
+    run = tmp / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"status": "interrupted", "epochs_completed": 2, "settings": {"model": "mlp", '
+                                  '"epochs": 30}}')
+    return run
+
+
+def _run_json(text: str):
+    def make(tmp: Path) -> Path:
+        run = tmp / "run"
+        run.mkdir()
+        (run / "run.json").write_text(text)
+        return run
+    return make
 
 
 ROWS = [
@@ -46,6 +63,14 @@ ROWS = [
      _run_stub, 2, "--max-drop must be a finite number of points, got nan"),
     ("quantize --max-drop-relative inf", ["quantize", "{fixture}", "--method", "qat", "--max-drop-relative", "inf"],
      _run_stub, 2, "--max-drop-relative must be a finite number of points, got inf"),
+    ("export an interrupted run", ["export", "{fixture}", "--format", "onnx"], _interrupted_run, 2,
+     "the run is interrupted (2 of 30 epochs); finish it with: fmnist-edge train --resume"),
+    ("quantize an interrupted run", ["quantize", "{fixture}", "--method", "ptq-int8"], _interrupted_run, 2,
+     "or pass --allow-incomplete to use its best model so far"),
+    ("run.json without settings", ["export", "{fixture}"], _run_json('{"status": "complete"}'), 2,
+     'has no "settings" with the model\'s name'),
+    ("run.json that is a list", ["quantize", "{fixture}", "--method", "qat"], _run_json("[1, 2]"), 2,
+     "run.json: expected a JSON object, found list"),
     ("predict a folder", ["predict", str(SHIPPED_INT8), "{fixture}"],
      _user_folder, 2, "is a folder, not an image file"),
 ]

@@ -128,7 +128,7 @@ class Exported:
 
 def export(run: str | Path, formats: list[str] | str = "all", *, source: str | None = None,
            opset: int = DEFAULT_ONNX_OPSET, force: bool = False, android: str | Path | None = None,
-           android_anywhere: bool = False) -> Exported:
+           android_anywhere: bool = False, allow_incomplete: bool = False) -> Exported:
     """Export a run's model to `formats` in RUN/export/, checking each file against its source.
 
     Args:
@@ -141,6 +141,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
         android: an Android project (or its app module) to copy the exported .tflite files, labels.txt and
             model.json into, under src/main/assets; only after every check passed.
         android_anywhere: copy into `android` even when it is not an Android project.
+        allow_incomplete: export a run that is still running or was interrupted (its best model so far).
 
     Example:
         >>> print(export("runs/q", "all").summary())
@@ -152,7 +153,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     assets = android_assets_dir(android, android_anywhere) if android is not None else None
     if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
         raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
-    sources = _Sources(RunDir(Path(run)), source)  # validates the run before anything is written
+    sources = _Sources(RunDir(Path(run)), source, allow_incomplete)  # validates the run before anything is written
     with run_lock(sources.run_dir.root, "export"):
         return _export(sources, names, opset, force, assets)
 
@@ -214,11 +215,11 @@ def _earlier_formats(out: Path, names: list[str]) -> dict[str, Any]:
 class _Sources:
     """The models an export converts from, and the data its checks use."""
 
-    def __init__(self, run_dir: RunDir, source: str | None):
+    def __init__(self, run_dir: RunDir, source: str | None, allow_incomplete: bool = False):
         from ..training import load_float32_model
 
         self.run_dir = run_dir
-        record = run_dir.read_run()
+        record = run_dir.read_finished_run(allow_incomplete)
         self.settings = TrainSettings.from_dict(record["settings"])
         data = load_dataset(self.settings.dataset, self.settings.data_dir)
         self.data = data.limit(self.settings.limit) if self.settings.limit else data
