@@ -9,12 +9,16 @@ BIN    := $(VENV)/bin
 RUN_DIR  ?= runs/quickstart
 RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision --quantize-epochs 1
 
-.PHONY: run test install data
+# The Kotlin compiler for the app's pure-Kotlin code (its golden test runs on the JVM here):
+# npm's kotlin-compiler package ships kotlinc; the JDK comes from Debian.
+KOTLINC := .tools/node_modules/kotlin-compiler/bin/kotlinc
+
+.PHONY: run test install data tools
 
 run: install data
 	$(BIN)/fmnist-edge pipeline $(RUN_ARGS) --out $(RUN_DIR) --force
 
-test: install data
+test: install data tools
 	$(BIN)/python -m pytest -q --durations=15
 	$(BIN)/fmnist-edge check --budget budget.toml
 
@@ -29,3 +33,8 @@ $(VENV)/.installed: pyproject.toml
 
 data:
 	bash scripts/install-data.sh
+
+tools: $(KOTLINC)
+
+$(KOTLINC):
+	bash scripts/install-tools.sh

@@ -1,0 +1,289 @@
+// A camera picture -> the model's input: the Kotlin side of docs/preprocessing.md.
+//
+// A line-by-line port of fmnist_edge/preprocessing.py, step numbers as in the spec. Pure Kotlin
+// (no android.* imports): ARGB pixels in, the model's H x W grey levels out, so the JVM can test
+// it against the golden vectors in tests/golden/preprocess/ without an Android device.
+package org.fmnistedge.closet
+
+const val WORK_SHORT_SIDE = 96
+const val CORNER_FRACTION = 10
+const val MIN_THRESHOLD = 16
+const val NOISE_FACTOR = 4
+const val BRIDGE_FRACTION = 40
+const val MIN_GARMENT_PIXELS = 12
+const val MAX_COVER_PERCENT = 95
+const val LIGHT_BACKGROUND = 128
+
+enum class Invert { AUTO, YES, NO }
+
+/** Nothing in the picture stands out from its background: there is no garment to classify. */
+class NoGarmentException(message: String) : Exception(message)
+
+/** The model input (row-major grey levels 0..255) and what the conversion decided on the way. */
+class Converted(
+    val image: IntArray,
+    val height: Int,
+    val width: Int,
+    val inverted: Boolean,
+    val box: IntArray?,        // top, left, bottom, right (exclusive) in the reduced picture; null at step 0
+    val reduction: Int,
+    val background: IntArray?, // corner medians: top-left, top-right, bottom-left, bottom-right
+    val threshold: Int,
+)
+
+/** Step 1: ARGB pixels (Android's Bitmap.getPixels layout) -> grey, alpha composited on white. */
+fun greyPixels(argb: IntArray): IntArray = IntArray(argb.size) { i ->
+    val p = argb[i]
+    val a = (p ushr 24) and 0xFF
+    var r = (p shr 16) and 0xFF
+    var g = (p shr 8) and 0xFF
+    var b = p and 0xFF
+    if (a < 255) {
+        r = (r * a + 255 * (255 - a) + 127) / 255
+        g = (g * a + 255 * (255 - a) + 127) / 255
+        b = (b * a + 255 * (255 - a) + 127) / 255
+    }
+    (19595 * r + 38470 * g + 7471 * b + 32768) shr 16
+}
+
+/** Steps 0-9: a picture of one garment (ARGB, row-major) -> the model's outHeight x outWidth input. */
+fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, outWidth: Int = 28,
+                 invert: Invert = Invert.AUTO): Converted {
+    require(argb.size == width * height && width > 0 && height > 0) { "pixels do not match $width x $height" }
+    val grey = greyPixels(argb)
+    if (height == outHeight && width == outWidth) return exactSize(grey, height, width, invert)
+
+    // Step 2: reduce to the working size.
+    val k = maxOf(1, minOf(height, width) / WORK_SHORT_SIDE)
+    val h = height / k
+    val w = width / k
+    val small = IntArray(h * w)
+    for (y in 0 until h) for (x in 0 until w) {
+        var sum = 0L
+        for (dy in 0 until k) for (dx in 0 until k) sum += grey[(y * k + dy) * width + x * k + dx]
+        small[y * w + x] = ((sum + (k * k) / 2) / (k * k)).toInt()
+    }
+
+    // Step 3: the background, a bilinear blend of the corner medians.
+    val p = maxOf(2, minOf(h, w) / CORNER_FRACTION)
+    val ph = minOf(p, h)
+    val pw = minOf(p, w)
+    val corners = intArrayOf(
+        patchMedian(small, w, 0, 0, ph, pw), patchMedian(small, w, 0, w - pw, ph, pw),
+        patchMedian(small, w, h - ph, 0, ph, pw), patchMedian(small, w, h - ph, w - pw, ph, pw),
+    )
+    val hy = maxOf(h - 1, 1).toLong()
+    val wx = maxOf(w - 1, 1).toLong()
+    val diff = IntArray(h * w)
+    for (y in 0 until h) for (x in 0 until w) {
+        val t = corners[0] * (hy - y) * (wx - x) + corners[1] * (hy - y) * x + corners[2] * y * (wx - x) +
+            corners[3].toLong() * y * x
+        val bg = ((2 * t + hy * wx) / (2 * hy * wx)).toInt()
+        diff[y * w + x] = small[y * w + x] - bg
+    }
+
+    // Step 4: the threshold from the noise on the border ring.
+    val ring = ArrayList<Int>()
+    if (h > 1 && w > 1) {
+        for (x in 0 until w) ring.add(Math.abs(diff[x]))
+        for (x in 0 until w) ring.add(Math.abs(diff[(h - 1) * w + x]))
+        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w]))
+        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w + w - 1]))
+    } else {
+        for (v in diff) ring.add(Math.abs(v))
+    }
+    ring.sort()
+    val noise = ring[(ring.size - 1) / 2]
+    val threshold = maxOf(MIN_THRESHOLD, NOISE_FACTOR * noise)
+
+    // Step 5: a 3x3 opening of the foreground mask.
+    val raw = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
+    val mask = dilate(erode1(raw, h, w), h, w, 1)
+
+    // Step 6: the largest 8-connected region after bridging small gaps.
+    val region = largestRegion(dilate(mask, h, w, maxOf(1, minOf(h, w) / BRIDGE_FRACTION)), h, w)
+    var count = 0
+    var top = h; var bottom = 0; var left = w; var right = 0
+    var signedSum = 0L
+    for (y in 0 until h) for (x in 0 until w) {
+        val i = y * w + x
+        if (mask[i] && region[i]) {
+            count++
+            top = minOf(top, y); bottom = maxOf(bottom, y + 1)
+            left = minOf(left, x); right = maxOf(right, x + 1)
+            signedSum += diff[i]
+        }
+    }
+    if (count < MIN_GARMENT_PIXELS) {
+        throw NoGarmentException("no garment found: nothing in the picture stands out from its background")
+    }
+    if (top == 0 && left == 0 && bottom == h && right == w && 100L * count >= MAX_COVER_PERCENT.toLong() * h * w) {
+        throw NoGarmentException("no garment found: the whole picture differs from its corners " +
+            "(no background to separate the garment from)")
+    }
+
+    // Step 7: polarity.
+    val inverted = when (invert) {
+        Invert.AUTO -> signedSum < 0
+        Invert.YES -> true
+        Invert.NO -> false
+    }
+    val sign = if (inverted) -1 else 1
+
+    // Step 8: the garment's strength inside its box, the noise floor taken off.
+    val bh = bottom - top
+    val bw = right - left
+    val strength = DoubleArray(bh * bw)
+    for (y in 0 until bh) for (x in 0 until bw) {
+        val i = (top + y) * w + left + x
+        strength[y * bw + x] = if (region[i]) maxOf(0, sign * diff[i] - threshold / 2).toDouble() else 0.0
+    }
+
+    // Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
+    val image = fitAndStretch(strength, bh, bw, outHeight, outWidth)
+    return Converted(image, outHeight, outWidth, inverted, intArrayOf(top, left, bottom, right), k, corners,
+        threshold)
+}
+
+/** Step 0: a picture of exactly the model's size is already an input; negate it when its border is light. */
+private fun exactSize(grey: IntArray, h: Int, w: Int, invert: Invert): Converted {
+    var sum = 0L
+    var n = 0
+    for (y in 0 until h) for (x in 0 until w) {
+        if (y == 0 || y == h - 1 || x == 0 || x == w - 1) { sum += grey[y * w + x]; n++ }
+    }
+    val flip = invert == Invert.YES || (invert == Invert.AUTO && sum >= LIGHT_BACKGROUND.toLong() * n)
+    val image = if (flip) IntArray(grey.size) { 255 - grey[it] } else grey
+    return Converted(image, h, w, flip, null, 1, null, 0)
+}
+
+private fun patchMedian(pixels: IntArray, w: Int, top: Int, left: Int, ph: Int, pw: Int): Int {
+    val values = IntArray(ph * pw)
+    for (y in 0 until ph) for (x in 0 until pw) values[y * pw + x] = pixels[(top + y) * w + left + x]
+    values.sort()
+    return values[(values.size - 1) / 2]  // the lower median: an element, no averaging
+}
+
+/** 3x3 erosion; outside the picture counts as foreground. */
+private fun erode1(mask: BooleanArray, h: Int, w: Int): BooleanArray = BooleanArray(h * w) { i ->
+    val y = i / w
+    val x = i % w
+    var keep = true
+    for (dy in -1..1) for (dx in -1..1) {
+        val yy = y + dy
+        val xx = x + dx
+        if (yy in 0 until h && xx in 0 until w && !mask[yy * w + xx]) keep = false
+    }
+    keep
+}
+
+/** Square (2r+1) dilation; outside the picture counts as background. */
+private fun dilate(mask: BooleanArray, h: Int, w: Int, r: Int): BooleanArray {
+    val rows = BooleanArray(h * w)
+    for (y in 0 until h) for (x in 0 until w) {
+        var any = false
+        for (xx in maxOf(0, x - r)..minOf(w - 1, x + r)) if (mask[y * w + xx]) { any = true; break }
+        rows[y * w + x] = any
+    }
+    val out = BooleanArray(h * w)
+    for (y in 0 until h) for (x in 0 until w) {
+        var any = false
+        for (yy in maxOf(0, y - r)..minOf(h - 1, y + r)) if (rows[yy * w + x]) { any = true; break }
+        out[y * w + x] = any
+    }
+    return out
+}
+
+/** The largest 8-connected region (first in raster order on a tie): runs per row joined with union-find. */
+private fun largestRegion(mask: BooleanArray, h: Int, w: Int): BooleanArray {
+    val runRow = ArrayList<Int>()
+    val runStart = ArrayList<Int>()
+    val runEnd = ArrayList<Int>()
+    for (y in 0 until h) {
+        var x = 0
+        while (x < w) {
+            if (mask[y * w + x]) {
+                val s = x
+                while (x < w && mask[y * w + x]) x++
+                runRow.add(y); runStart.add(s); runEnd.add(x)
+            } else {
+                x++
+            }
+        }
+    }
+    val out = BooleanArray(h * w)
+    if (runRow.isEmpty()) return out
+    val parent = IntArray(runRow.size) { it }
+    fun find(start: Int): Int {
+        var i = start
+        while (parent[i] != i) { parent[i] = parent[parent[i]]; i = parent[i] }
+        return i
+    }
+    var previous = ArrayList<Int>()
+    var current = ArrayList<Int>()
+    var row = runRow[0]
+    for (i in runRow.indices) {
+        if (runRow[i] != row) {
+            previous = if (runRow[i] == row + 1) current else ArrayList()
+            current = ArrayList()
+            row = runRow[i]
+        }
+        for (j in previous) {
+            if (runStart[j] <= runEnd[i] && runStart[i] <= runEnd[j]) {  // touching, diagonals included
+                val a = find(i)
+                val b = find(j)
+                if (a != b) parent[maxOf(a, b)] = minOf(a, b)
+            }
+        }
+        current.add(i)
+    }
+    val sizes = HashMap<Int, Int>()
+    for (i in runRow.indices) sizes.merge(find(i), runEnd[i] - runStart[i], Int::plus)
+    val best = sizes.entries.minWith(compareBy<Map.Entry<Int, Int>>({ -it.value }, { it.key })).key
+    for (i in runRow.indices) if (find(i) == best) for (x in runStart[i] until runEnd[i]) out[runRow[i] * w + x] = true
+    return out
+}
+
+private fun fitAndStretch(strength: DoubleArray, h: Int, w: Int, outH: Int, outW: Int): IntArray {
+    val newH: Int
+    val newW: Int
+    if (h.toLong() * outW >= w.toLong() * outH) {
+        newH = outH; newW = maxOf(1, ((2L * w * outH + h) / (2L * h)).toInt())
+    } else {
+        newH = maxOf(1, ((2L * h * outW + w) / (2L * w)).toInt()); newW = outW
+    }
+    val rowWeights = areaWeights(h, newH)
+    val colWeights = areaWeights(w, newW)
+    val tmp = DoubleArray(newH * w)  // rows first, then columns: as (A_h S) A_w^T
+    for (i in 0 until newH) for (x in 0 until w) {
+        var s = 0.0
+        for (y in 0 until h) s += rowWeights[i * h + y] * strength[y * w + x]
+        tmp[i * w + x] = s
+    }
+    val frame = DoubleArray(outH * outW)
+    val top = (outH - newH) / 2
+    val left = (outW - newW) / 2
+    for (i in 0 until newH) for (j in 0 until newW) {
+        var s = 0.0
+        for (x in 0 until w) s += tmp[i * w + x] * colWeights[j * w + x]
+        frame[(top + i) * outW + left + j] = s
+    }
+    val peak = frame.max()
+    if (peak <= 0.0) return IntArray(outH * outW)
+    val scale = 255.0 / peak
+    return IntArray(outH * outW) { Math.floor(frame[it] * scale + 0.5).toInt().coerceIn(0, 255) }
+}
+
+/** (nOut x nIn) area-averaging weights: output cell i covers input [i nIn / nOut, (i+1) nIn / nOut). */
+private fun areaWeights(nIn: Int, nOut: Int): DoubleArray {
+    val weights = DoubleArray(nOut * nIn)
+    val cell = nIn.toDouble() / nOut
+    for (i in 0 until nOut) {
+        val start = (i.toLong() * nIn).toDouble() / nOut
+        val end = ((i + 1).toLong() * nIn).toDouble() / nOut
+        for (j in start.toInt() until minOf(nIn, Math.ceil(end).toInt())) {
+            weights[i * nIn + j] = (minOf(end, (j + 1).toDouble()) - maxOf(start, j.toDouble())) / cell
+        }
+    }
+    return weights
+}
