@@ -163,8 +163,10 @@ class _Trainer:
         }
         keras.utils.set_random_seed(s.seed)
         dist = self.distribution
+        # One GPU: batches are prefetched onto it. Several devices: the strategy distributes them itself.
+        device = "/gpu:0" if dist.name == "one" and _tf.tf().config.list_physical_devices("GPU") else None
         train_ds = distribute_options(make_dataset(x_train, y_train, self.data.num_classes, s.batch_size,
-                                                   augment=s.augment, shuffle=True, seed=s.seed), dist)
+                                                   augment=s.augment, shuffle=True, seed=s.seed, device=device), dist)
         val_ds = distribute_options(make_dataset(x_val, y_val, self.data.num_classes, s.batch_size), dist) \
             if len(x_val) else None
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)

@@ -94,3 +94,22 @@ def test_cosine_and_onecycle_schedules():
     assert _lr(onecycle, 100) < 0.01 / 25
     constant = _optimizer(resolve_settings("mlp", recipe="paper"), steps_per_epoch=10)
     assert type(constant).__name__ == "SGD" and _lr(constant, 500) == pytest.approx(0.025)
+
+
+def test_batches_can_be_prefetched_onto_a_device_and_stay_the_same(fashion_mnist):
+    """The GPU path (prefetch to the device), exercised on the CPU device: the same batches arrive."""
+    x, y = fashion_mnist.x_test[:300], fashion_mnist.y_test[:300]
+    host = _batches(make_dataset(x, y, 10, batch_size=128))
+    device = _batches(make_dataset(x, y, 10, batch_size=128, device="/cpu:0"))
+    np.testing.assert_array_equal(host[0], device[0])
+    np.testing.assert_array_equal(host[1], device[1])
+
+
+def test_photo_augmentation_changes_about_half_the_images_and_stays_in_range(fashion_mnist):
+    x, y = fashion_mnist.x_train[:512], fashion_mnist.y_train[:512]
+    images, labels = _batches(make_dataset(x, y, 10, batch_size=128, augment="photo", seed=2))
+    assert images.shape == (512, 28, 28, 1) and images.min() >= 0.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(labels.argmax(axis=1), y)  # no shuffle: labels in order
+    # Basic augmentation leaves pixel values on the 1/255 grid; camera conditions take them off it.
+    off_grid = np.abs(images * 255 - np.round(images * 255)).max(axis=(1, 2, 3)) > 1e-3
+    assert 0.35 < off_grid.mean() < 0.65
