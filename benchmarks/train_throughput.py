@@ -18,7 +18,6 @@ across runs.
 
     python benchmarks/train_throughput.py                       # vgg198k, vgg-a, edge-s
     python benchmarks/train_throughput.py --models vgg-a --limit 12000
-    python benchmarks/train_throughput.py --width-sweep         # bare-fit img/s of VGG stage widths
 
 Prints a table and writes benchmarks/results/train_throughput.json.
 """
@@ -41,9 +40,7 @@ from fmnist_edge.models import build_model
 from fmnist_edge.training import _precision_policy, train
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
-WIDTH_RESULTS = Path(__file__).parent / "results" / "vgg_widths.json"
-# Stage widths of a three-stage VGG (two 3x3 convs each): vgg198k's, the plain script's, vgg-a's and neighbours.
-WIDTHS = ((24, 56, 104), (32, 64, 96), (16, 48, 112), (16, 64, 96), (16, 64, 112), (32, 48, 112), (32, 64, 128))
+
 # What each model trains with under --recipe best: its precision(s) and augmentation.
 PLAN = {
     "vgg198k": {"precisions": ["bf16"], "augments": ["basic", "none"]},
@@ -112,29 +109,6 @@ def bare_fit(name: str, x, y, mixed: bool, epochs: int) -> float:
     return len(x) / timer.seconds[-1]
 
 
-def width_sweep(x, y, epochs: int) -> list[dict]:
-    """Bare-fit bf16 img/s of the same VGG at each of WIDTHS: what channel alignment is worth here."""
-    from fmnist_edge.models.vgg import _vgg
-
-    tf, keras = _tf.tf(), _tf.keras()
-    ds = (tf.data.Dataset.from_tensor_slices((x[..., None].astype(np.float32) / 255.0,
-                                              np.eye(10, dtype=np.float32)[y]))
-          .batch(128).cache().prefetch(tf.data.AUTOTUNE))
-    rows = []
-    with _precision_policy(True):
-        for widths in WIDTHS:
-            model = _vgg((28, 28, 1), 10, name="sweep", stages=tuple((2, w) for w in widths), dropouts=(0.1, 0.2, 0.3))
-            model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy")
-            timer = _epoch_timer()
-            model.fit(ds, epochs=epochs, verbose=0, callbacks=[timer])
-            rows.append({"widths": "/".join(map(str, widths)), "params": int(model.count_params()),
-                         "all_multiples_of_16": all(w % 16 == 0 for w in widths),
-                         "images_per_s": round(len(x) / timer.seconds[-1], 1)})
-            print(f"{rows[-1]['widths']:<12} {rows[-1]['params']:>8,} params  {rows[-1]['images_per_s']:>7.0f} img/s",
-                  flush=True)
-    return rows
-
-
 def toolkit(name: str, mixed: bool, augment: str, epochs: int, limit: int | None) -> tuple[float, float]:
     """`fmnist_edge.train` itself: (training img/s of the last epoch, img/s over that epoch's wall time)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,19 +124,14 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(PLAN))
     parser.add_argument("--epochs", type=int, default=2, help="epochs per measurement; the last one is timed")
     parser.add_argument("--limit", type=int, default=None, help="first N training images (default: all 60,000)")
-    parser.add_argument("--width-sweep", action="store_true", help="only the bare-fit sweep of VGG widths")
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    out = args.out or (WIDTH_RESULTS if args.width_sweep else RESULTS)
+    out = args.out
 
     data = load_fashion_mnist()
     x_all, y_all = data.x_train[:args.limit] if args.limit else data.x_train, \
         data.y_train[:args.limit] if args.limit else data.y_train
     x, y, _, _ = split_train_val(x_all, y_all, 0.1, 0)  # the images the best recipe trains on
-    if args.width_sweep:
-        _write(out, args, {"benchmark": "vgg_widths", "precision": "bf16", "batch_size": 128, "train_images": len(x),
-                           "rows": width_sweep(x, y, args.epochs)})
-        return
     rows = []
 
     def record(row):
