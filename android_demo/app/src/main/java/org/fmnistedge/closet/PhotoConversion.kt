@@ -13,6 +13,7 @@ const val BRIDGE_FRACTION = 40
 const val MIN_GARMENT_PIXELS = 12
 const val MAX_COVER_PERCENT = 95
 const val LIGHT_BACKGROUND = 128
+const val SHARPEN = 1.0
 
 enum class Invert { AUTO, YES, NO }
 
@@ -268,10 +269,24 @@ private fun fitAndStretch(strength: DoubleArray, h: Int, w: Int, outH: Int, outW
         for (x in 0 until w) s += tmp[i * w + x] * colWeights[j * w + x]
         frame[(top + i) * outW + left + j] = s
     }
-    val peak = frame.max()
+    // Sharpen (Fashion-MNIST's recipe does): the frame plus SHARPEN times its difference from a 3x3
+    // binomial blur with edge pixels repeated, negative values to 0.
+    val sharp = DoubleArray(outH * outW)
+    val kernel = doubleArrayOf(1.0, 2.0, 1.0)
+    for (y in 0 until outH) for (x in 0 until outW) {
+        var total = 0.0
+        for (dy in 0 until 3) for (dx in 0 until 3) {
+            val yy = (y + dy - 1).coerceIn(0, outH - 1)
+            val xx = (x + dx - 1).coerceIn(0, outW - 1)
+            total += (kernel[dy] * kernel[dx]) * frame[yy * outW + xx]
+        }
+        val v = frame[y * outW + x]
+        sharp[y * outW + x] = maxOf(v + SHARPEN * (v - total / 16.0), 0.0)
+    }
+    val peak = sharp.max()
     if (peak <= 0.0) return IntArray(outH * outW)
     val scale = 255.0 / peak
-    return IntArray(outH * outW) { Math.floor(frame[it] * scale + 0.5).toInt().coerceIn(0, 255) }
+    return IntArray(outH * outW) { Math.floor(sharp[it] * scale + 0.5).toInt().coerceIn(0, 255) }
 }
 
 /** (nOut x nIn) area-averaging weights: output cell i covers input [i nIn / nOut, (i+1) nIn / nOut). */
