@@ -270,7 +270,9 @@ private fun fitAndStretch(strength: DoubleArray, h: Int, w: Int, outH: Int, outW
         frame[(top + i) * outW + left + j] = s
     }
     // Sharpen (Fashion-MNIST's recipe does): the frame plus SHARPEN times its difference from a 3x3
-    // binomial blur with edge pixels repeated, negative values to 0.
+    // binomial blur with edge pixels repeated, kept within [0, peak] of the unsharpened frame.
+    val peak = frame.max()
+    if (peak <= 0.0) return IntArray(outH * outW)
     val sharp = DoubleArray(outH * outW)
     val kernel = doubleArrayOf(1.0, 2.0, 1.0)
     for (y in 0 until outH) for (x in 0 until outW) {
@@ -281,10 +283,8 @@ private fun fitAndStretch(strength: DoubleArray, h: Int, w: Int, outH: Int, outW
             total += (kernel[dy] * kernel[dx]) * frame[yy * outW + xx]
         }
         val v = frame[y * outW + x]
-        sharp[y * outW + x] = maxOf(v + SHARPEN * (v - total / 16.0), 0.0)
+        sharp[y * outW + x] = (v + SHARPEN * (v - total / 16.0)).coerceIn(0.0, peak)
     }
-    val peak = sharp.max()
-    if (peak <= 0.0) return IntArray(outH * outW)
     val scale = 255.0 / peak
     return IntArray(outH * outW) { Math.floor(sharp[it] * scale + 0.5).toInt().coerceIn(0, 255) }
 }
