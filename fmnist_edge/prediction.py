@@ -30,7 +30,6 @@ from .runtime import load_model
 
 INVERT_MODES = ("auto", "yes", "no")
 NPZ_KEYS = ("images", "x_test", "x")  # tried in this order when an .npz holds several arrays
-LIGHT_BACKGROUND = 128  # border mean at or above this is a light background
 
 
 class Guess(NamedTuple):
@@ -105,10 +104,11 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
     if not path.is_file():
         raise DataError(f"{path}: no such image file")
     if path.suffix.lower() == ".npz":
-        return [ModelInput(f"{path}[{i}]", *_polarity(image, invert)) for i, image in enumerate(_read_npz(path, size))]
-    grey = _read_picture(path, size)
+        return [ModelInput(f"{path}[{i}]", *preprocessing.negate_if_light(image, invert))
+                for i, image in enumerate(_read_npz(path, size))]
+    grey = _read_picture(path)
     if grey.shape == size:
-        return [ModelInput(str(path), *_polarity(grey, invert))]
+        return [ModelInput(str(path), *preprocessing.negate_if_light(grey, invert))]
     note = None
     if min(grey.shape) < min(size):
         note = f"a small picture ({grey.shape[1]}x{grey.shape[0]} px): upscaled to {size[1]}x{size[0]}"
@@ -136,7 +136,7 @@ def _save_inputs(inputs: list[ModelInput], folder: Path) -> None:
             Image.fromarray(item.image).save(tmp, format="PNG")
 
 
-def _read_picture(path: Path, size: tuple[int, int]) -> np.ndarray:
+def _read_picture(path: Path) -> np.ndarray:
     """Decode a picture to grey uint8 (step 1 of the spec), EXIF rotation applied."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -172,7 +172,7 @@ def _grey_array(picture) -> np.ndarray:
         return np.floor((values - low) * (255.0 / span) + 0.5).clip(0, 255).astype(np.uint8)
     if mode == "L":
         return np.asarray(picture, dtype=np.uint8)
-    if mode in ("RGBA", "LA") or "transparency" in picture.info or mode in ("P", "PA"):
+    if mode in ("RGBA", "LA", "P", "PA") or "transparency" in picture.info:
         return preprocessing.grey_pixels(np.asarray(picture.convert("RGBA"), dtype=np.uint8))
     return preprocessing.grey_pixels(np.asarray(picture.convert("RGB"), dtype=np.uint8))
 
@@ -199,16 +199,6 @@ def _read_npz(path: Path, size: tuple[int, int]) -> np.ndarray:
         raise DataError(f"{path}: array {key!r} is {images.dtype} {images.shape}; the model takes uint8 images "
                         f"{expected} or {expected[:-1]}, 1)")
     return images
-
-
-def _polarity(image: np.ndarray, invert: str) -> tuple[np.ndarray, bool]:
-    """An image already of the model's size: negated when forced, or (auto) when its border is light."""
-    flip = invert == "yes" or (invert == "auto" and bool(_border(image).mean() >= LIGHT_BACKGROUND))
-    return (255 - image if flip else image), flip
-
-
-def _border(image: np.ndarray) -> np.ndarray:
-    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
 
 
 def _labels(model: Path, deployed, classes: int) -> list[str]:

@@ -56,6 +56,16 @@ class Converted:
     threshold: int
 
 
+LIGHT_BACKGROUND = 128  # step 0: a border ring whose mean is at least this is a light background
+
+
+def negate_if_light(image: np.ndarray, invert: str = "auto") -> tuple[np.ndarray, bool]:
+    """Step 0: an image already of the model's size; negated when forced, or (auto) when its border ring is light."""
+    border = np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+    flip = invert == "yes" or (invert == "auto" and bool(border.mean() >= LIGHT_BACKGROUND))
+    return (255 - image if flip else image), flip
+
+
 class NoGarmentError(DataError):
     """The picture holds no region that stands out from its background."""
 
@@ -191,7 +201,6 @@ def _erode(mask: np.ndarray, r: int) -> np.ndarray:
 
 def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
     """Square (2r+1) dilation."""
-    out = mask.copy()
     # Separable: a square's dilation is a row dilation followed by a column dilation.
     rows = mask.copy()
     for dx in range(1, r + 1):

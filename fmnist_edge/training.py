@@ -133,11 +133,10 @@ def train(
         run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
         record = _new_record(settings)
     record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
-    trainer = _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr)
-    if not distribution.is_chief:  # the chief writes the run, and holds its lock
-        return trainer.run()
-    with run_lock(run_dir.root, "train"):
-        return trainer.run()
+    # The chief writes the run, and holds its lock.
+    lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
+    with lock:
+        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr).run()
 
 
 def _load_data(settings: TrainSettings) -> Dataset:

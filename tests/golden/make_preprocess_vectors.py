@@ -17,7 +17,7 @@ from PIL import Image
 
 from fmnist_edge.data import load_fashion_mnist
 from fmnist_edge.data.photos import render_photo
-from fmnist_edge.preprocessing import NoGarmentError, grey_pixels, to_model_input
+from fmnist_edge.preprocessing import NoGarmentError, grey_pixels, negate_if_light, to_model_input
 
 HERE = Path(__file__).parent / "preprocess"
 SIZE = (28, 28)
@@ -79,9 +79,9 @@ def main() -> None:
         pixels = np.asarray(Image.open(HERE / picture))
         grey = grey_pixels(pixels)
         entry = {"picture": picture, "width": int(grey.shape[1]), "height": int(grey.shape[0])}
-        if grey.shape == SIZE:
-            entry |= {"exact_size": True, "inverted": False}
-            output = grey
+        if grey.shape == SIZE:  # step 0
+            output, inverted = negate_if_light(grey)
+            entry |= {"exact_size": True, "inverted": inverted}
         else:
             try:
                 converted = to_model_input(grey, SIZE)
