@@ -9,10 +9,6 @@ BIN    := $(VENV)/bin
 RUN_DIR  ?= runs/quickstart
 RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision --quantize-epochs 1
 
-# The Kotlin compiler for the app's pure-Kotlin code (its golden test runs on the JVM here):
-# npm's kotlin-compiler package ships kotlinc; the JDK comes from Debian.
-KOTLINC := .tools/node_modules/kotlin-compiler/bin/kotlinc
-
 .PHONY: run test install data tools
 
 run: install data
@@ -34,7 +30,13 @@ $(VENV)/.installed: pyproject.toml
 data:
 	bash scripts/install-data.sh
 
-tools: $(KOTLINC)
+# The demos' test tools (scripts/install-tools.sh): the Kotlin compiler for the app's pure-Kotlin code
+# (npm's kotlin-compiler ships kotlinc; the JDK comes from Debian), the web demo's LiteRT.js (npm, from
+# web_demo/package-lock.json) and Chromium (Debian). A stamp, since npm keeps its packages' 1985 file dates: reinstall only when the list changes.
+TOOLS_STAMP := .tools/.installed
 
-$(KOTLINC):
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): scripts/install-tools.sh web_demo/package-lock.json
 	bash scripts/install-tools.sh
+	touch $@

@@ -50,6 +50,8 @@ _TRAIN_OPTIONS = (
     click.option("--augment", type=click.Choice(AUGMENTATIONS), default=None,
                  help="none; basic = shift + flip; strong = basic + random erasing."),
     click.option("--label-smoothing", type=float, default=None),
+    click.option("--weight-decay", type=float, default=None,
+                 help="Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step)."),
     click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
                  help="Stop after PATIENCE epochs without a better validation accuracy."),
     click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch."),
@@ -148,7 +150,8 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
 @cli.command("export")
 @click.argument("run_dir", type=click.Path())
 @click.option("--format", "formats", multiple=True, default=["all"], show_default=True,
-              help="tflite-fp32, tflite-fp16, tflite-dynamic, tflite-int8, onnx, saved-model or all; repeatable.")
+              help="tflite-fp32, tflite-fp16, tflite-dynamic, tflite-int8, tflite-int8-b1 (batch fixed at 1, for "
+                   "LiteRT.js), onnx, saved-model or all; repeatable.")
 @click.option("--from", "source", default=None, metavar="optimized/<method>",
               help="Export an optimized variant instead of the run's own model.")
 @click.option("--opset", type=int, default=None, help="ONNX opset.  [default: 17]")
@@ -311,6 +314,30 @@ def models(as_json) -> None:
     for row in rows:
         shape = "x".join(str(d) for d in row["input_shape"])
         click.echo(f"{row['name']:<11} {row['params']:>11,}  {shape:<9} {row['classes']:>7}  {row['source']}")
+
+
+@cli.command()
+@click.argument("export_dir", type=click.Path(), required=False)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0 = any free port).")
+def demo(export_dir, port) -> None:
+    """Serve the closet page (web_demo/) with an exported model on localhost, until Ctrl-C.
+
+    EXPORT_DIR is an export folder holding model.json and model_int8_b1.tflite; default: the shipped
+    photo-trained model. The page runs the model in the browser (LiteRT.js) and loads nothing from
+    outside localhost.
+    """
+    import time
+
+    from .demo import DEFAULT_EXPORT, serving
+
+    with serving(export_dir or DEFAULT_EXPORT, port) as address:
+        click.echo(f"closet demo on {address}  (model: {export_dir or DEFAULT_EXPORT}; Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
 
 
 @cli.group()

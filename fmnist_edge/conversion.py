@@ -25,7 +25,7 @@ TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
 DEFAULT_ONNX_OPSET = 17  # onnxruntime 1.18+ and every current mobile runtime read it
 
 
-def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) -> bytes:
+def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None, batch_size: int | None = None) -> bytes:
     """Convert a tf_keras model to a .tflite flatbuffer.
 
     Args:
@@ -33,6 +33,8 @@ def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) ->
         mode: one of TFLITE_MODES.
         calibration_images: uint8 (N, H, W) images; required for "int8", where every one
             of them is run through the model to choose activation ranges.
+        batch_size: None keeps the batch dimension dynamic (-1 in the shape signature); a number
+            fixes it, for runtimes that refuse dynamic shapes (LiteRT.js 2.5).
 
     Example:
         >>> data = to_tflite(model, "int8", calibration_images=x_train[:500])
@@ -40,7 +42,13 @@ def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None) ->
     tf = _tf.tf()
     if mode not in TFLITE_MODES:
         raise ValueError(f"unknown TFLite mode {mode!r}")
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if batch_size is None:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    else:
+        # The same graph traced at a fixed batch: only the shape signature differs.
+        spec = tf.TensorSpec([batch_size, *model.input_shape[1:]], tf.float32)
+        forward = tf.function(lambda images: model(images, training=False)).get_concrete_function(spec)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([forward], model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode != "fp32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -43,6 +43,7 @@ class TFLiteModel:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self._input, self._output = inputs[0], outputs[0]
         self._batch = None
+        self.io_contract = {"input": _contract(inputs[0]), "output": _contract(outputs[0])}
 
     @property
     def labels(self) -> list[str] | None:
@@ -140,6 +141,14 @@ class ONNXModel:
 
 
 _RUNTIMES = {".tflite": TFLiteModel, ".onnx": ONNXModel}
+
+
+def _contract(details: dict) -> dict:
+    """A tensor as a runtime in another language must feed or read it: shape as stored (-1 = any),
+    dtype and, for integer tensors, (scale, zero point) with real = scale * (q - zero point)."""
+    scale, zero_point = details["quantization"]
+    return {"shape": [int(d) for d in details["shape_signature"]], "dtype": np.dtype(details["dtype"]).name,
+            "quantization": [float(scale), int(zero_point)] if scale else None}
 
 
 def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel | ONNXModel:

@@ -30,6 +30,7 @@ class TrainSettings:
     schedule: str = "cosine"  # decays to ~0 at the last epoch: no hand-picked milestones
     augment: str = "basic"  # shift + flip: +0.5-1 point on Fashion-MNIST at no size cost
     label_smoothing: float = 0.0  # off unless measured to help a model
+    weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
     early_stopping: int | None = None  # patience in epochs on val accuracy; None = train all epochs
     val_split: float = 0.1  # 6,000 images select the best epoch; the 10k test set never does
     limit: int | None = None  # first N training images, for quick runs
@@ -52,6 +53,8 @@ class TrainSettings:
             raise FmnistEdgeError(f"--lr must be positive, got {self.lr}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise FmnistEdgeError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 <= self.weight_decay < 1.0:
+            raise FmnistEdgeError(f"--weight-decay must be in [0, 1), got {self.weight_decay}")
         if self.early_stopping is not None and self.early_stopping < 1:
             raise FmnistEdgeError(f"--early-stopping patience must be at least 1, got {self.early_stopping}")
         if not 0.0 <= self.val_split < 1.0:

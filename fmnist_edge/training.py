@@ -173,8 +173,11 @@ class _Trainer:
 
         with _precision_policy(s.mixed_precision), dist.strategy.scope():
             net = build_model(s.model, self.data.image_shape, self.data.num_classes)
+            optimizer = _optimizer(s, steps_per_epoch, lr_scale)
+            if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
+                optimizer.exclude_from_weight_decay(var_list=[v for v in net.trainable_variables if len(v.shape) <= 1])
             net.compile(
-                optimizer=_optimizer(s, steps_per_epoch, lr_scale),
+                optimizer=optimizer,
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
             )
@@ -365,13 +368,15 @@ def _optimizer(s: TrainSettings, steps_per_epoch: int, lr_scale: float = 1):
                                    warmup_target=peak, warmup_steps=warmup)
     else:  # "exp": lr * 0.9 ** epoch, as in the regularized-CNN paper
         lr = schedules.ExponentialDecay(peak, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
-    return make_optimizer(s.optimizer, lr)
+    return make_optimizer(s.optimizer, lr, s.weight_decay)
 
 
-def make_optimizer(name: str, lr):
-    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd") with a rate or a schedule."""
+def make_optimizer(name: str, lr, weight_decay: float = 0.0):
+    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd") with a rate or a schedule; a weight
+    decay makes it decoupled (Keras applies var -= var * weight_decay * lr each step: Adam becomes AdamW)."""
     optimizers = _tf.keras().optimizers
-    return {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}[name](lr)
+    kind = {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}[name]
+    return kind(lr, weight_decay=weight_decay or None)
 
 
 @contextlib.contextmanager

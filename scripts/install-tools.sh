@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the demos' tests need beside Python: a JDK (Debian) and the Kotlin compiler (npm's
-# kotlin-compiler package, which ships kotlinc for the JVM) into .tools/. Nothing is downloaded at run time.
+# Installs what the demos' tests need beside Python, nothing of it downloaded at run time:
+#   - a JDK (Debian) and the Kotlin compiler (npm's kotlin-compiler, which ships kotlinc for the JVM)
+#     into .tools/, for the app's pure-Kotlin code;
+#   - Chromium (Debian) for the web demo's browser test, driven by Playwright (a pip dev dependency)
+#     with the system browser, never a browser Playwright would download;
+#   - LiteRT.js (npm @litertjs/core, wasm files included) into web_demo/node_modules, from its lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v java >/dev/null 2>&1; then
+
+apt_packages=()
+command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jdk-headless)
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
+if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   else
-    echo "A JDK is needed for the Kotlin tests: sudo apt-get install openjdk-17-jdk-headless" >&2
+    echo "The demos' tests need: sudo apt-get install ${apt_packages[*]}" >&2
     exit 2
   fi
 fi
-if ! command -v npm >/dev/null 2>&1; then
-  echo "npm is needed to install the Kotlin compiler: sudo apt-get install npm" >&2
-  exit 2
-fi
 npm install --prefix .tools --no-audit --no-fund --silent kotlin-compiler@2.4.20
+npm ci --prefix web_demo --no-audit --no-fund --silent

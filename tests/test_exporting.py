@@ -60,6 +60,20 @@ def test_tflite_files_use_builtin_ops_only_and_integer_io_where_promised(exporte
     assert "QUANTIZE" in exported.record["formats"]["tflite-int8"]["ops"]
 
 
+def test_batch1_file_is_its_twin_with_the_batch_fixed(exported):
+    """LiteRT.js refuses a dynamic batch: the -b1 file fixes it at 1 and must score exactly as its twin."""
+    dynamic, fixed = (exported.record["formats"][n] for n in ("tflite-int8", "tflite-int8-b1"))
+    assert dynamic["io"]["input"] == {"shape": [-1, 28, 28, 1], "dtype": "uint8",
+                                      "quantization": [pytest.approx(1 / 255), 0]}
+    assert fixed["io"]["input"]["shape"] == [1, 28, 28, 1] and fixed["io"]["output"]["shape"] == [1, 10]
+    assert fixed["io"]["output"] == {**dynamic["io"]["output"], "shape": [1, 10]}
+    assert (fixed["batch"], dynamic["batch"]) == (1, "dynamic")
+    assert fixed["check"]["twin"] == "tflite-int8" and fixed["check"]["twin_max_abs_diff"] == 0.0
+    assert fixed["ops"] == dynamic["ops"] and fixed["accuracy"] == dynamic["accuracy"]
+    assert runtime.load_model(exported.path / fixed["file"]).labels == runtime.load_model(
+        exported.path / dynamic["file"]).labels  # the metadata is kept
+
+
 def test_a_select_tf_op_is_named_and_refused():
     tf, keras = _tf.tf(), _tf.keras()
     inputs = keras.Input((4, 4))

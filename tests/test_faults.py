@@ -52,6 +52,8 @@ ROWS = [
     # (id, argv with {tmp} and {fixture}, fixture maker, exit code, phrase)
     ("train --force on a folder that is not a run", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
      _user_folder, 2, "not a run directory (no run.json) and not empty; --force replaces only runs"),
+    ("train --weight-decay negative", ["train", "--model", "mlp", "--weight-decay", "-0.1", "--out", "{tmp}/new"],
+     None, 2, "--weight-decay must be in [0, 1), got -0.1"),
     ("train --logical-cpus 0", ["train", "--model", "mlp", "--logical-cpus", "0", "--out", "{tmp}/new"],
      None, 2, "--logical-cpus must be at least 1, got 0"),
     ("train --devices naming a missing GPU", ["train", "--model", "mlp", "--devices", "/gpu:7", "--out", "{tmp}/new"],

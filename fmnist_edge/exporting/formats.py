@@ -12,6 +12,9 @@ of the export: each file runs in its real runtime (LiteRT for .tflite, onnxrunti
     integer formats (tflite-dynamic, tflite-int8)   same top-1 label on >= 99% of the 1,000 images, and
                                                     full-test accuracy within 1.0 point of the source
 
+A file with a fixed batch (tflite-int8-b1, for LiteRT.js, which refuses a dynamic batch) must also
+give exactly the scores of its dynamic-batch twin on those images.
+
 Quantized outputs tie on unsure images (uint8 probabilities move in steps of 1/256, and a
 QAT model's fake-quantized logits can be exactly equal), so a tie agrees with any label it
 ties. Every file must also give the same scores for an image alone (batch 1) as in a batch
@@ -19,7 +22,7 @@ of 8, and .tflite files must use builtin ops only (their op list is recorded).
 
 A failed check keeps the files, marks them in model.json and raises ExportCheckError (exit 3).
 
-Every file follows one input contract: NHWC [batch, H, W, 1], dynamic batch; float models
+Every file follows one input contract: NHWC [batch, H, W, 1], dynamic batch (but the -b1 file); float models
 take pixels / 255, integer models raw uint8 pixels; Fashion-MNIST polarity (a light garment
 on a dark background). `export/labels.txt` and `export/model.json` (the contract, labels,
 accuracy, size, source and sha256 of every file) are written beside the models.
@@ -68,17 +71,19 @@ class ExportFormat:
     check: str  # "float", "fp16" or "integer": which tolerance applies (see the module docstring)
     make: Callable[["_Sources", Path, int], None]  # writes the file at the given path
     description: str
+    batch: int | None = None  # None: dynamic batch; a number: fixed in the file's shape signature
+    twin: str | None = None  # a format this file must reproduce exactly on the check images when both exist
 
     @property
     def is_folder(self) -> bool:
         return "." not in self.file_name
 
 
-def _tflite(mode: str):
+def _tflite(mode: str, batch: int | None = None):
     def make(sources: "_Sources", path: Path, opset: int) -> None:
-        data = to_tflite(sources.float_model, mode, calibration_images=sources.calibration) \
-            if mode != "int8" else sources.int8_tflite()
-        path.write_bytes(add_metadata(data, sources.metadata(mode)))
+        data = to_tflite(sources.float_model, mode, calibration_images=sources.calibration, batch_size=batch) \
+            if mode != "int8" else sources.int8_tflite(batch)
+        path.write_bytes(add_metadata(data, sources.metadata(mode if batch is None else f"{mode}, batch {batch}")))
     return make
 
 
@@ -102,6 +107,9 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  "int8 weights, float activations and I/O"),
     ExportFormat("tflite-int8", "model_int8.tflite", "integer", _tflite("int8"),
                  "full integer, uint8 I/O; from QAT when the run has it, else calibrated post-training"),
+    # LiteRT.js 2.5 refuses a dynamic batch dimension; the web page (and any runtime like it) loads this one.
+    ExportFormat("tflite-int8-b1", "model_int8_b1.tflite", "integer", _tflite("int8", batch=1),
+                 "tflite-int8 with the batch fixed at 1 (LiteRT.js, the web demo)", batch=1, twin="tflite-int8"),
     ExportFormat("onnx", "model.onnx", "float", _onnx, "ONNX (tf2onnx), float I/O"),
     ExportFormat("saved-model", "saved_model", "float", _saved_model, "TensorFlow SavedModel (a folder)"),
 )}
@@ -150,6 +158,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     unknown = [n for n in names if n not in FORMATS]
     if unknown:
         raise FmnistEdgeError(f"unknown format {unknown[0]!r}; choose from: all, {', '.join(FORMATS)}")
+    names = [n for n in FORMATS if n in names]  # table order: a file's twin is written and checked before it
     assets = android_assets_dir(android, android_anywhere) if android is not None else None
     if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
         raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
@@ -251,10 +260,10 @@ class _Sources:
             self._qat_model = load_qat_model(self.qat_path)
         return self._qat_model
 
-    def int8_tflite(self) -> bytes:
+    def int8_tflite(self, batch: int | None = None) -> bytes:
         if self.qat_path is not None:
-            return to_tflite(self.qat_model(), "int8-qat")
-        return to_tflite(self.float_model, "int8", calibration_images=self.calibration)
+            return to_tflite(self.qat_model(), "int8-qat", batch_size=batch)
+        return to_tflite(self.float_model, "int8", calibration_images=self.calibration, batch_size=batch)
 
     def metadata(self, mode: str) -> ImageClassifierMetadata:
         return ImageClassifierMetadata(
@@ -288,7 +297,7 @@ class _Sources:
 
     def check(self, fmt: ExportFormat, path: Path) -> dict[str, Any]:
         """Run `path` in its runtime against its source model; accuracy on the full test set."""
-        reference = self.qat_model() if fmt.name == "tflite-int8" and self.qat_path else self.float_model
+        reference = self.qat_model() if fmt.name.startswith("tflite-int8") and self.qat_path else self.float_model
         x, y = self.data.x_test, self.data.y_test
         predict = _saved_model_predictor(path) if fmt.is_folder else runtime.load_model(path).predict
         got = predict(x)
@@ -318,9 +327,20 @@ class _Sources:
         if batch_diff > batch_tolerance:
             check["passed"] = False
             check["summary"] += f"; batch 1 differs from batch {len(few)} by {batch_diff:.2e}"
-        entry = {"file": path.name, "description": fmt.description, "size_bytes": _size(path),
+        twin = path.parent / FORMATS[fmt.twin].file_name if fmt.twin else None
+        if twin is not None and twin.exists():  # same graph, other batch: any difference is a conversion fault
+            twin_diff = float(np.abs(runtime.load_model(twin).predict(x[:n]) - got[:n]).max())
+            check["twin"], check["twin_max_abs_diff"] = fmt.twin, twin_diff
+            if twin_diff > FLOAT_ATOL:
+                check["passed"] = False
+                check["summary"] += f"; differs from {twin.name} by {twin_diff:.2e}"
+            else:
+                check["summary"] += f"; same scores as {twin.name}"
+        entry = {"file": path.name, "description": fmt.description, "batch": fmt.batch or "dynamic",
+                 "size_bytes": _size(path),
                  "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
         if path.suffix == ".tflite":
+            entry["io"] = runtime.TFLiteModel(path).io_contract  # what the web page and the app read
             entry["ops"] = tflite_ops(path.read_bytes())
             custom = [op for op in entry["ops"] if op.startswith("CUSTOM")]
             if custom:

@@ -1,0 +1,145 @@
+"""The closet page (web_demo/) in a real headless Chromium, served by `fmnist-edge demo`'s server.
+
+`make test` installs Chromium (Debian), Playwright and LiteRT.js (scripts/install-tools.sh); without
+them these tests fail, never skip. The page runs the shipped batch-1 int8 model in LiteRT.js (wasm)
+and converts pictures with web_demo/conversion.js, the JavaScript port of docs/preprocessing.md.
+"""
+import base64
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge import runtime
+from fmnist_edge.cli import cli
+from fmnist_edge.data import load_dataset
+from fmnist_edge.demo import DEFAULT_EXPORT, PAGE_MODEL_FILE, headless_chromium, open_page, serving
+from fmnist_edge.errors import FmnistEdgeError
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "preprocess"
+ARTIFACTS = Path(os.environ.get("FMNIST_EDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+AGREEMENT_IMAGES = 500
+MIN_AGREEMENT = 0.995
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with headless_chromium() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    blocked: list[str] = []
+    with serving() as address:
+        opened = open_page(browser, address, blocked)
+        yield opened
+        opened.close()
+    assert blocked == [], f"the page asked for something outside localhost: {blocked[:3]}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@pytest.mark.slow
+def test_browser_top1_matches_litert_on_official_test_images(page):
+    images = load_dataset("fashion").x_test[:AGREEMENT_IMAGES]
+    expected = runtime.load_model(DEFAULT_EXPORT / PAGE_MODEL_FILE).predict(images).argmax(1)
+    got = np.array(page.evaluate("b => window.closet.top1(b)", _b64(images.tobytes())))
+    assert got.shape == (AGREEMENT_IMAGES,)
+    agreement = float((got == expected).mean())
+    assert agreement >= MIN_AGREEMENT, f"browser and ai-edge-litert agree on {100 * agreement:.1f}% of test images"
+
+
+@pytest.mark.slow
+def test_javascript_conversion_reproduces_every_golden_vector(page):
+    manifest = json.loads((GOLDEN / "manifest.json").read_text())
+    assert len(manifest["cases"]) >= 20
+    exact = 0
+    for case in manifest["cases"]:
+        result = page.evaluate("b => window.closet.convert(b)", _b64((GOLDEN / case["picture"]).read_bytes()))
+        if "expected" not in case:
+            assert result.get("noGarment"), f"{case['picture']}: converted, but the spec finds no garment in it"
+            assert result["error"] == case["message"]
+            continue
+        assert "image" in result, f"{case['picture']}: refused ({result.get('error')}), but the spec converts it"
+        expected = np.loadtxt(GOLDEN / case["expected"], dtype=np.int64).ravel()
+        worst = int(np.abs(np.array(result["image"]) - expected).max())
+        assert worst <= 1, f"{case['picture']}: differs by up to {worst} grey levels"
+        assert result["inverted"] == case["inverted"], case["picture"]
+        exact += worst == 0
+    print(f"javascript conversion: {exact} byte-identical")
+
+
+@pytest.mark.slow
+def test_picked_picture_shows_its_input_and_top3_labels(page):
+    page.set_input_files("#file", str(GOLDEN / "00_photo_0.png"))
+    page.wait_for_selector("#result:not([hidden])", timeout=20_000)
+    top3 = page.locator("#top3 li").all_inner_texts()
+    assert len(top3) == 3
+    labels = runtime.load_model(DEFAULT_EXPORT / PAGE_MODEL_FILE).labels
+    assert all(text.split(" ")[0] in " ".join(labels) for text in top3)
+    assert "ms (LiteRT.js, wasm)" in page.inner_text("#timing")
+    assert page.locator("#message").is_hidden()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_demo.png"))
+
+
+@pytest.mark.slow
+def test_file_that_is_not_a_picture_gets_a_message(page, tmp_path):
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture at all")
+    page.set_input_files("#file", str(notes))
+    page.wait_for_selector("#message:not([hidden])", timeout=20_000)
+    assert page.inner_text("#message") == "notes.png is not a picture this browser can read"
+    assert page.locator("#result").is_hidden()
+
+
+@pytest.mark.slow
+def test_picture_without_a_garment_gets_a_message(page):
+    page.set_input_files("#file", str(GOLDEN / "19_uniform.png"))
+    page.wait_for_selector("#message:not([hidden])", timeout=20_000)
+    assert page.inner_text("#message").startswith("no garment found:")
+
+
+@pytest.mark.slow
+def test_model_that_fails_to_load_names_the_file(browser, tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    shutil.copy(DEFAULT_EXPORT / "model.json", export / "model.json")
+    (export / PAGE_MODEL_FILE).write_bytes(b"this is not a flatbuffer")
+    with serving(export) as address, pytest.raises(FmnistEdgeError) as refused:
+        open_page(browser, address, [])
+    assert str(refused.value).startswith(f"the page did not load its model: Could not load {PAGE_MODEL_FILE}: "
+                                         "LiteRT.js could not load it (")
+
+
+def test_server_serves_only_the_page_its_packages_and_the_model():
+    import urllib.error
+    import urllib.request
+
+    with serving() as address:
+        assert b"importmap" in urllib.request.urlopen(address).read()
+        model = urllib.request.urlopen(address + "model/" + PAGE_MODEL_FILE).read()
+        assert model == (DEFAULT_EXPORT / PAGE_MODEL_FILE).read_bytes()
+        wasm = urllib.request.urlopen(address + "node_modules/@litertjs/core/wasm/litert_wasm_internal.wasm")
+        assert wasm.headers["Content-Type"] == "application/wasm"
+        for outside in ("model/../../README.md", "model/%2e%2e/model.json", "../pyproject.toml"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(address + outside)
+
+
+def test_demo_refuses_a_folder_without_the_page_model(tmp_path):
+    (tmp_path / "model.json").write_text("{}")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: {tmp_path}: no {PAGE_MODEL_FILE} there; the page needs it: "
+                                     "fmnist-edge export RUN --format tflite-int8 --format tflite-int8-b1")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path / "missing")])
+    assert result.output.strip() == f"Error: {tmp_path / 'missing'}: no model.json there (an export folder, e.g. runs/NAME/export)"
