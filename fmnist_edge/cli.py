@@ -6,6 +6,7 @@ commands so `fmnist-edge --help` stays instant.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -220,21 +221,26 @@ def bench_command(targets, baseline, runs, warmup, threads, batch, fmt, plot, ou
     try:
         thread_counts = tuple(int(t) for t in threads.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected numbers such as 1 or 1,2; got {threads!r}", param_hint="--threads") from None
-    with click.progressbar(length=1, label="measuring", file=sys.stderr, show_eta=False,
-                           show_pos=True) as bar:
+        thread_counts = ()
+    if not thread_counts or min(thread_counts) < 1:
+        raise FmnistEdgeError(f"--threads takes counts of 1 or more, such as 1 or 1,2; got {threads!r}")
+    with contextlib.ExitStack() as stack:
+        bars = []  # opened at the first measurement: a refused input prints its error line only
+
         def progress(label: str, total: int) -> None:
-            if bar.length != total:  # the first call tells how many measurements there are
-                bar.length = total
-            elif bar.pos < total:
-                bar.update(1)
-            bar.label = f"measuring {label}"
-            bar.render_progress()
+            if not bars:  # the first call tells how many measurements there are
+                bars.append(stack.enter_context(click.progressbar(length=total, label="measuring", file=sys.stderr,
+                                                                  show_eta=False, show_pos=True)))
+            elif bars[0].pos < total:
+                bars[0].update(1)
+            bars[0].label = f"measuring {label}"
+            bars[0].render_progress()
 
         result = bench(list(targets), baseline=baseline, runs=runs, warmup=warmup, threads=thread_counts, batch=batch,
                        out=out, plot=plot, progress=progress)
-        bar.label = "measured"
-        bar.update(bar.length - bar.pos)
+        if bars:
+            bars[0].label = "measured"
+            bars[0].update(bars[0].length - bars[0].pos)
     click.echo(result.table(fmt))
     if fmt == "table":
         click.echo(f"\n{result.record['method']}.\n{result.record['machine']['cpu']}, {result.record['machine']['cores']} "

@@ -8,6 +8,9 @@ TensorFlow's own where only TensorFlow is installed), so a deploy-only install c
 """
 from __future__ import annotations
 
+import functools
+import struct
+
 import numpy as np
 
 from .errors import FmnistEdgeError
@@ -41,12 +44,26 @@ def _op_name(schema, model, index: int) -> str:
     return names.get(builtin, f"BUILTIN_{builtin}")
 
 
+def _corrupt_is_an_error(read):
+    """A truncated or corrupt flatbuffer makes the generated readers fail deep inside (struct.error,
+    IndexError, ...): turn that into one FmnistEdgeError."""
+    @functools.wraps(read)
+    def guarded(data: bytes):
+        try:
+            return read(data)
+        except (struct.error, IndexError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise FmnistEdgeError(f"not a TFLite flatbuffer (truncated or corrupt: {exc})") from None
+    return guarded
+
+
+@_corrupt_is_an_error
 def tflite_ops(data: bytes) -> list[str]:
     """The sorted operator names a .tflite file uses; custom or select-TF (Flex) ops as "CUSTOM:<name>"."""
     schema, model = _model(data)
     return sorted({_op_name(schema, model, i) for i in range(model.OperatorCodesLength())})
 
 
+@_corrupt_is_an_error
 def tflite_macs(data: bytes) -> int:
     """Multiply-accumulates per image of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops.
 

@@ -77,6 +77,8 @@ def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto"
         raise FmnistEdgeError(f"--invert must be one of {', '.join(INVERT_MODES)}, got {invert!r}")
     if top < 1:
         raise FmnistEdgeError(f"--top must be at least 1, got {top}")
+    if num_threads is not None and num_threads < 1:
+        raise FmnistEdgeError(f"--threads must be at least 1, got {num_threads}")
     if not images:
         raise FmnistEdgeError("no images given")
     deployed = load_model(model, num_threads=num_threads)

@@ -48,6 +48,18 @@ def _run_json(text: str):
     return make
 
 
+def _truncated_tflite(tmp: Path) -> Path:
+    path = tmp / "cut.tflite"
+    path.write_bytes(SHIPPED_INT8.read_bytes()[:5000])  # a download that stopped early
+    return path
+
+
+def _empty_folder(tmp: Path) -> Path:
+    folder = tmp / "folder"
+    folder.mkdir()
+    return folder
+
+
 ROWS = [
     # (id, argv with {tmp} and {fixture}, fixture maker, exit code, phrase)
     ("train --force on a folder that is not a run", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
@@ -75,6 +87,16 @@ ROWS = [
      "run.json: expected a JSON object, found list"),
     ("predict a folder", ["predict", str(SHIPPED_INT8), "{fixture}"],
      _user_folder, 2, "is a folder, not an image file"),
+    ("predict --threads 0", ["predict", str(SHIPPED_INT8), "{tmp}/x.png", "--threads", "0"],
+     None, 2, "--threads must be at least 1, got 0"),
+    ("bench --threads 1,0", ["bench", str(SHIPPED_INT8), "--threads", "1,0"],
+     None, 2, "--threads takes counts of 1 or more, such as 1 or 1,2; got '1,0'"),
+    ("bench a truncated .tflite", ["bench", "{fixture}"], _truncated_tflite, 2,
+     "cut.tflite: not a TFLite flatbuffer (truncated or corrupt"),
+    ("predict with a truncated .tflite", ["predict", "{fixture}", "{tmp}/x.png"], _truncated_tflite, 2,
+     "cut.tflite: not a loadable TFLite model"),
+    ("check --budget naming a folder", ["check", "--budget", "{fixture}"], _empty_folder, 2,
+     "folder: is a folder; give the budget file (e.g. budget.toml)"),
 ]
 
 

@@ -141,12 +141,19 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
     return BenchResult(rows, record, json_path, plots)
 
 
+def _file_macs(path: Path) -> int:
+    try:
+        return tflite_macs(path.read_bytes())
+    except FmnistEdgeError as exc:
+        raise FmnistEdgeError(f"{path}: {exc}") from None
+
+
 def collect(target: Path) -> list[Artifact]:
     """The artifacts of a run directory, or the one model file `target` is."""
     if target.is_file():
         if target.suffix not in (".tflite", ".onnx"):
             raise FmnistEdgeError(f"{target}: bench takes run directories, .tflite or .onnx files")
-        macs = tflite_macs(target.read_bytes()) if target.suffix == ".tflite" else None
+        macs = _file_macs(target) if target.suffix == ".tflite" else None
         return [Artifact(target.stem, target.suffix.lstrip("."), target, None, macs)]
     if not target.is_dir():
         raise RunDirError(f"{target}: no such run directory or model file")
@@ -164,7 +171,7 @@ def collect(target: Path) -> list[Artifact]:
     for path in sorted((target / "optimized").glob("*/model.tflite")):
         files.append((f"optimized/{path.parent.name}", path))
     tflites = [p for _, p in files if p.suffix == ".tflite"]
-    macs = tflite_macs(tflites[0].read_bytes()) if tflites else _macs_of_keras(run_dir.model, settings)
+    macs = _file_macs(tflites[0]) if tflites else _macs_of_keras(run_dir.model, settings)
     return [Artifact(settings.model, fmt, path, params, macs, settings.dataset, settings.data_dir)
             for fmt, path in files]
 
@@ -179,7 +186,7 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
 
             with atomic_path(path) as tmp:
                 tmp.write_bytes(to_tflite(build_model(BASELINE_MODEL), "fp32"))
-        return Artifact(BASELINE_MODEL, "tflite-fp32", path, _params_of(BASELINE_MODEL), tflite_macs(path.read_bytes()),
+        return Artifact(BASELINE_MODEL, "tflite-fp32", path, _params_of(BASELINE_MODEL), _file_macs(path),
                         baseline=True, trained=False)
     run = Path(baseline)
     artifacts = collect(run)

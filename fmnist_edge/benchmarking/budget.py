@@ -64,6 +64,8 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BudgetError(f"{path}: no such budget file") from None
+    except IsADirectoryError:
+        raise BudgetError(f"{path}: is a folder; give the budget file (e.g. budget.toml)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BudgetError(f"{path}: not valid TOML ({exc})") from None
     extra = set(document) - {"model"}
