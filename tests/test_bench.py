@@ -110,7 +110,7 @@ def test_the_default_baseline_is_an_untrained_resnet50_without_an_accuracy(expor
     (["nowhere"], "nowhere: no such run directory or model file"),
     (["{labels}"], "labels.txt: bench takes run directories, .tflite or .onnx files"),
     (["{int8}"], "give --out: with only model files there is no run directory"),
-    (["{int8}", "--out", "{tmp}", "--threads", "one"], "Invalid value for --threads: expected numbers such as 1 or 1,2; got 'one'"),
+    (["{int8}", "--out", "{tmp}", "--threads", "one"], "--threads takes counts of 1 or more, such as 1 or 1,2; got 'one'"),
     (["{int8}", "--out", "{tmp}", "--runs", "0"], "--runs, --batch and --threads must be at least 1"),
     (["{int8}", "--out", "{tmp}", "--baseline", "{tmp}"], "not a run directory (no run.json)"),
 ])
