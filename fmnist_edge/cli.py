@@ -243,7 +243,8 @@ def bench_command(targets, baseline, runs, warmup, threads, batch, fmt, plot, ou
             bars[0].update(bars[0].length - bars[0].pos)
     click.echo(result.table(fmt))
     if fmt == "table":
-        click.echo(f"\n{result.record['method']}.\n{result.record['machine']['cpu']}, {result.record['machine']['cores']} "
+        click.echo(f"* the baseline; ratios against it. Every measured field: --format md, csv or json."
+                   f"\n\n{result.record['method']}.\n{result.record['machine']['cpu']}, {result.record['machine']['cores']} "
                    f"cores. -> {result.json_path}" + "".join(f", {p}" for p in result.plots))
 
 

@@ -83,7 +83,9 @@ def test_bench_json_tables_and_plots(benched):
     assert record["machine"]["cores"] >= 1 and record["versions"]["ai-edge-litert"]
     assert f"{RUNS} timed runs" in record["method"] and "3 warm-up calls" in record["method"]
     table = benched.table("table").splitlines()
-    assert len(table) == 1 + len(benched.rows) and table[0].split()[:3] == ["model", "format", "threads"]
+    assert len(table) == 1 + len(benched.rows) and table[0].split()[:3] == ["model", "format", "thr"]
+    assert max(len(line) for line in table) <= 100  # a terminal's width; every field is in md/csv/json
+    assert table[1].split()[0] == benched.rows[0]["model"] + "*"  # the baseline row is marked
     md = benched.table("md").splitlines()
     assert md[1].startswith("|---|") and len(md) == 2 + len(benched.rows)
     parsed = list(csv.DictReader(io.StringIO(benched.table("csv"))))

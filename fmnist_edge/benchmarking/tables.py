@@ -1,4 +1,8 @@
-"""bench rows as a terminal table, Markdown, CSV or JSON. One column list drives all four."""
+"""bench rows as a terminal table, Markdown, CSV or JSON.
+
+COLUMNS drives Markdown and CSV (every measured field); TERMINAL_COLUMNS is the default table's
+short list, which fits a 100-column terminal.
+"""
 from __future__ import annotations
 
 import csv
@@ -44,6 +48,30 @@ COLUMNS: list[tuple[str, Callable[[dict], Any], Callable[[dict], str]]] = [
 ]
 
 
+def _size(value: int) -> str:
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value} B"
+
+
+# The terminal table: what a reader compares at a glance, within 100 columns. The baseline row is marked
+# with "*"; everything else (MACs, gzip size, p90/p99, memory, ...) is in md, csv and json.
+TERMINAL_WIDTH = 100
+TERMINAL_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
+    ("model", lambda r: r["model"] + ("*" if r["baseline"] else "")),
+    ("format", lambda r: r["format"]),
+    ("thr", lambda r: str(r["threads"])),
+    ("size", lambda r: _size(r["size_bytes"])),
+    ("accuracy", lambda r: _pct(r["accuracy"])),
+    ("p50 ms", lambda r: f"{r['latency_ms']['p50']:.3f}"),
+    ("img/s", lambda r: f"{r['throughput_ips']:,.0f}"),
+    ("smaller", lambda r: f"{r['x_smaller']:.4g}x"),
+    ("faster", lambda r: f"{r['x_faster']:.4g}x"),
+    ("acc pp", lambda r: "" if r["accuracy_diff_pp"] is None else f"{r['accuracy_diff_pp']:+.2f}"),
+]
+
+
 def render(rows: list[dict[str, Any]], fmt: str = "table") -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown table format {fmt!r}; choose from {', '.join(FORMATS)}")
@@ -55,11 +83,13 @@ def render(rows: list[dict[str, Any]], fmt: str = "table") -> str:
         writer.writerow([h for h, _, _ in COLUMNS])
         writer.writerows([[raw(r) for _, raw, _ in COLUMNS] for r in rows])
         return out.getvalue().rstrip("\n")
-    cells = [[(text or (lambda r, raw=raw: str(raw(r))))(r) for _, raw, text in COLUMNS] for r in rows]
-    headers = [h for h, _, _ in COLUMNS]
     if fmt == "md":
+        cells = [[(text or (lambda r, raw=raw: str(raw(r))))(r) for _, raw, text in COLUMNS] for r in rows]
+        headers = [h for h, _, _ in COLUMNS]
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
+    headers = [h for h, _ in TERMINAL_COLUMNS]
+    cells = [[text(r) for _, text in TERMINAL_COLUMNS] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:  # names left-aligned, figures right-aligned
