@@ -53,15 +53,30 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | P
         fig.savefig(tmp, dpi=100)
 
 
+def _format_kind(fmt: str) -> tuple[str, str]:
+    """(legend name, marker) of a bench format: the marker tells the kind, the colour the model."""
+    if fmt.startswith("optimized/"):
+        return "optimized variant", "^"
+    if "int8" in fmt or fmt == "tflite":
+        return "int8", "o"
+    if fmt in ("tflite-fp16", "tflite-dynamic"):
+        return "fp16 / dynamic-range", "v"
+    return "float (Keras, fp32, ONNX)", "s"
+
+
 def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]:
     """Accuracy against file size and against p50 latency (log scales), Pareto front marked, baseline highlighted.
 
-    One PNG per x-axis; with several thread counts, latency uses the first one. The baseline's
-    untrained accuracy is not a point: it is drawn as a vertical line at its size or latency.
+    One PNG per x-axis; with several thread counts, latency uses the first one. Colour tells the model,
+    the marker the kind of file (legends for both); only Pareto-front points are labelled, and a label
+    that would land on an earlier one is left out, so no text overlaps. A trained baseline is a point
+    (a red star); an untrained one has no accuracy and is drawn as a vertical line at its size or latency.
     """
     folder = Path(folder)
     threads = rows[0]["threads"] if rows else 1
     rows = [r for r in rows if r["threads"] == threads]
+    models = list(dict.fromkeys(r["model"] for r in rows if not r["baseline"]))
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     paths = []
     for key, label, name in (("size_bytes", "file size (bytes, log scale)", "bench_accuracy_vs_size.png"),
                              ("p50", f"p50 latency, 1 image, {threads} thread(s) (ms, log scale)",
@@ -69,26 +84,44 @@ def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]
         value = (lambda r: r["latency_ms"]["p50"]) if key == "p50" else (lambda r: r[key])
         fig = _figure(figsize=(8, 5), layout="constrained")
         ax = fig.subplots()
+        ax.set_xscale("log")
         scored = [r for r in rows if r["accuracy"] is not None]
+        for r in scored:
+            if r["baseline"]:
+                ax.scatter(value(r), 100 * r["accuracy"], s=160, color="tab:red", marker="*", zorder=3)
+            else:
+                ax.scatter(value(r), 100 * r["accuracy"], s=30, color=colours[r["model"]],
+                           marker=_format_kind(r["format"])[1], zorder=3)
         front = pareto_front([(value(r), r["accuracy"]) for r in scored])
-        for i, r in enumerate(scored):  # front points get dark labels, the others grey ones
-            ax.scatter(value(r), 100 * r["accuracy"], s=60 if r["baseline"] else 30,
-                       color="tab:red" if r["baseline"] else "tab:blue", marker="*" if r["baseline"] else "o")
-            ax.annotate(f"{r['model']} {r['format']}", (value(r), 100 * r["accuracy"]), fontsize=7,
-                        color="black" if i in front else "grey", xytext=(4, 2), textcoords="offset points")
         if front:
             xs, ys = zip(*[(value(scored[i]), 100 * scored[i]["accuracy"]) for i in front])
-            ax.step(xs, ys, where="post", color="tab:green", label="Pareto front", linewidth=1.5)
+            ax.step(xs, ys, where="post", color="tab:green", linewidth=1.2, zorder=2)
         for r in rows:
             if r["baseline"] and r["accuracy"] is None:
-                ax.axvline(value(r), color="tab:red", linestyle="--", label=f"{r['model']} baseline (untrained)")
-            elif r["baseline"]:
-                ax.scatter([], [], color="tab:red", marker="*", label=f"{r['model']} baseline")
-        ax.set_xscale("log")
+                ax.axvline(value(r), color="tab:red", linestyle="--")
+        fig.canvas.draw()  # fixes the limits, so label positions can be compared in pixels
+        placed: list[np.ndarray] = []
+        labelled = [scored[i] for i in front] + [r for r in scored if r["baseline"] and r not in front]
+        for r in labelled:
+            at = ax.transData.transform((value(r), 100 * r["accuracy"]))
+            if any(abs(at[0] - p[0]) < 110 and abs(at[1] - p[1]) < 11 for p in placed):
+                continue
+            placed.append(at)
+            ax.annotate(f"{r['model']} {r['format']}", (value(r), 100 * r["accuracy"]), fontsize=7,
+                        xytext=(5, 3), textcoords="offset points")
+        handles = [ax.scatter([], [], color=colours[m], marker="o", label=m) for m in models]
+        handles += [ax.scatter([], [], color="grey", marker=marker, label=kind)
+                    for kind, marker in dict(_format_kind(r["format"]) for r in rows if not r["baseline"]).items()]
+        handles.append(ax.plot([], [], color="tab:green", label="Pareto front")[0])
+        for r in rows:
+            if r["baseline"]:
+                handles.append(ax.plot([], [], color="tab:red", linestyle="--", label=f"{r['model']} baseline (untrained)")[0]
+                               if r["accuracy"] is None else
+                               ax.scatter([], [], color="tab:red", marker="*", s=80, label=f"{r['model']} baseline"))
         ax.set_xlabel(label)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(handles=handles, fontsize=7, loc="lower right")
         path = folder / name
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100)
