@@ -276,9 +276,16 @@ def load_float32_model(model_path: str | Path, model_name: str, image_shape, num
     float32 policy and copying the weights gives the same model in float32.
     """
     model = load_keras_model(model_path)
+    float32 = build_model(model_name, image_shape, num_classes)
+    # run.json and the model file must describe the same network: a mismatch would export, bench and
+    # name one model as another.
+    found = (model.name, int(model.count_params()), tuple(model.input_shape[1:]))
+    expected = (float32.name, int(float32.count_params()), tuple(float32.input_shape[1:]))
+    if found != expected:
+        raise RunDirError(f"{model_path}: holds {found[0]} ({found[1]:,} parameters, input {found[2]}), but the run "
+                          f"names {model_name} ({expected[1]:,} parameters, input {expected[2]})")
     if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
         return model
-    float32 = build_model(model_name, image_shape, num_classes)
     float32.set_weights(model.get_weights())
     return float32
 

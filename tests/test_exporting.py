@@ -74,6 +74,17 @@ def test_batch1_file_is_its_twin_with_the_batch_fixed(exported):
         exported.path / dynamic["file"]).labels  # the metadata is kept
 
 
+def test_run_json_naming_another_model_is_refused(run_copy):
+    record = json.loads((run_copy / "run.json").read_text())
+    record["settings"]["model"] = "vgg198k"  # the file holds the mlp
+    (run_copy / "run.json").write_text(json.dumps(record))
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "onnx"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {run_copy / 'model.keras'}: holds mlp (")
+    assert "but the run names vgg198k (198,370 parameters, input (28, 28, 1))" in result.output
+    assert not (run_copy / "export").exists()
+
+
 def test_a_select_tf_op_is_named_and_refused():
     tf, keras = _tf.tf(), _tf.keras()
     inputs = keras.Input((4, 4))

@@ -200,15 +200,23 @@ def test_run_without_a_model_exits_2(run_copy, tmp_path):
     assert result.exit_code == 2 and "not a run directory (no run.json)" in result.output
 
 
-def test_unquantizable_model_exits_2(run_copy):
+def test_unquantizable_model_exits_2(run_copy, monkeypatch):
     from fmnist_edge import _tf
+    from fmnist_edge.models.registry import MODELS, ModelInfo
 
-    keras = _tf.keras()
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Flatten()(inputs)
-    x = keras.layers.LayerNormalization()(x)  # tfmot's default 8-bit scheme has no config for it
-    outputs = keras.layers.Dense(10, activation="softmax")(x)
-    keras.Model(inputs, outputs).save(run_copy / "model.keras")
+    def layer_norm_net(input_shape, num_classes):
+        keras = _tf.keras()
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Flatten()(inputs)
+        x = keras.layers.LayerNormalization()(x)  # tfmot's default 8-bit scheme has no config for it
+        return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x), name="ln_net")
+
+    # A registered model (run.json and the model file must agree) that tfmot cannot quantize.
+    monkeypatch.setitem(MODELS, "ln-net", ModelInfo("ln-net", layer_norm_net, "test", "test", (28, 28, 1), 10, (1, 1)))
+    layer_norm_net((28, 28, 1), 10).save(run_copy / "model.keras")
+    record = json.loads((run_copy / "run.json").read_text())
+    record["settings"]["model"] = "ln-net"
+    (run_copy / "run.json").write_text(json.dumps(record))
     result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "qat", "--epochs", "1"])
     assert result.exit_code == 2, result.output
     assert "cannot be quantized by tfmot" in result.output and "Traceback" not in result.output
