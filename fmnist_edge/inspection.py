@@ -16,7 +16,8 @@ import numpy as np
 from .errors import FmnistEdgeError
 
 
-def _schema():
+def tflite_schema():
+    """The flatc-generated TFLite model schema (with the object API), from LiteRT, else TensorFlow."""
     try:
         from ai_edge_litert import schema_py_generated
     except ImportError:
@@ -30,7 +31,7 @@ def _schema():
 def _model(data: bytes):
     if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
         raise FmnistEdgeError("not a TFLite flatbuffer (no TFL3 identifier)")
-    schema = _schema()
+    schema = tflite_schema()
     return schema, schema.Model.GetRootAs(data, 0)
 
 

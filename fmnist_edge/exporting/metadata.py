@@ -20,10 +20,11 @@ Tasks, accepts only RGB inputs of shape 1 x H x W x 3 and refuses GRAYSCALE ("On
 space is supported for now"). So a 28x28x1 model needs an RGB-input variant to run there; on
 an RGB model it read these labels and normalization and matched LiteRT's scores exactly.
 
-Writing (`add_metadata`) uses TensorFlow's generated TFLite schema module
-(tensorflow.lite.python.schema_py_generated, imported when called). Reading (`read_metadata`,
-`read_associated_files`) needs only `flatbuffers` and `zipfile`, so an install without
-TensorFlow can read the labels out of a model.
+Both directions use flatc-generated schema modules, never hand-written offsets: the TFLite model
+schema that LiteRT ships (ai_edge_litert.schema_py_generated, TensorFlow's copy where only TensorFlow
+is installed; see inspection.tflite_schema) and the metadata schema below. Reading (`read_metadata`,
+`read_associated_files`) needs no TensorFlow, so a deploy-only install can read the labels out of a
+model.
 
 The metadata schema bindings, _metadata_schema_generated.py, are flatc output for
 metadata_schema.fbs (vendored beside it, from the tflite-support 0.4.4 wheel). To regenerate:
@@ -45,6 +46,7 @@ import flatbuffers
 import numpy as np
 
 from fmnist_edge.exporting import _metadata_schema_generated as _mfb
+from fmnist_edge.inspection import tflite_schema
 
 METADATA_NAME = "TFLITE_METADATA"  # the model metadata entry every metadata reader looks up
 _MODEL_IDENTIFIER = b"TFL3"
@@ -159,7 +161,7 @@ def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
         ['T-shirt/top', 'Trouser']
     """
     _check_tflite(tflite_bytes)
-    schema = _tflite_schema()
+    schema = tflite_schema()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(tflite_bytes, 0))
     if not model.subgraphs:
         raise ValueError("the TFLite model has no subgraph")
@@ -242,16 +244,6 @@ def read_associated_files(tflite_bytes: bytes) -> dict[str, bytes]:
 def _check_tflite(data: bytes) -> None:
     if len(data) < 8 or bytes(data[4:8]) != _MODEL_IDENTIFIER:
         raise ValueError(f"not a TFLite model: bytes 4..8 are {bytes(data[4:8])!r}, expected {_MODEL_IDENTIFIER!r}")
-
-
-def _tflite_schema():
-    """TensorFlow's flatc-generated TFLite model schema (with the object API)."""
-    from fmnist_edge import _tf
-
-    _tf.tf()  # import TensorFlow the project's way (Keras 2 env var, quiet start-up) first
-    from tensorflow.lite.python import schema_py_generated
-
-    return schema_py_generated
 
 
 def _as_list(values) -> list[int]:
@@ -377,58 +369,26 @@ def _append_zip(model: bytes, files: dict[str, bytes]) -> bytes:
 
 
 # --- reading the model flatbuffer without TensorFlow: only Model.metadata and Model.buffers ---
-# Field slots from TFLite's schema.fbs: Model.buffers = 4, Model.metadata = 6;
-# Metadata.name = 0, Metadata.buffer = 1; Buffer.data = 0, Buffer.offset = 1, Buffer.size = 2.
-
-
 def _metadata_buffer(data: bytes) -> bytes:
-    """The bytes of the buffer the TFLITE_METADATA entry points at."""
+    """The bytes of the buffer the TFLITE_METADATA entry points at, read with the generated schema."""
     _check_tflite(data)
     try:
-        model = flatbuffers.table.Table(data, flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0))
-        for entry in _tables(model, 6):
-            if _string(entry, 0) == METADATA_NAME:
-                index = _scalar(entry, 1, flatbuffers.number_types.Uint32Flags)
-                buffers = _tables(model, 4)
-                if index >= len(buffers):
-                    raise ValueError(f"{METADATA_NAME} points at buffer {index}, but the model has {len(buffers)}")
-                return _buffer_bytes(data, buffers[index])
+        model = tflite_schema().Model.GetRootAs(data, 0)
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            if entry.Name() == METADATA_NAME.encode():
+                index = entry.Buffer()
+                if index >= model.BuffersLength():
+                    raise ValueError(f"{METADATA_NAME} points at buffer {index}, but the model has {model.BuffersLength()}")
+                buffer = model.Buffers(index)
+                if buffer.DataLength():
+                    return buffer.DataAsNumpy().tobytes()
+                if buffer.Offset() > 1:  # >2 GB models keep buffer data after the flatbuffer, at a file offset
+                    return bytes(data[buffer.Offset() : buffer.Offset() + buffer.Size()])
+                return b""
     except (IndexError, struct_error) as exc:
         raise ValueError(f"not a valid TFLite flatbuffer ({exc})") from exc
     raise ValueError(f"the model has no {METADATA_NAME} metadata entry (no TFLite Model Metadata)")
-
-
-def _field(table, slot: int) -> int:
-    return table.Offset(4 + 2 * slot)
-
-
-def _tables(table, slot: int) -> list:
-    offset = _field(table, slot)
-    if not offset:
-        return []
-    start = table.Vector(offset)
-    return [flatbuffers.table.Table(table.Bytes, table.Indirect(start + 4 * i)) for i in range(table.VectorLen(offset))]
-
-
-def _string(table, slot: int) -> str | None:
-    offset = _field(table, slot)
-    return table.String(offset + table.Pos).decode("utf-8") if offset else None
-
-
-def _scalar(table, slot: int, flags) -> int:
-    offset = _field(table, slot)
-    return table.Get(flags, offset + table.Pos) if offset else 0
-
-
-def _buffer_bytes(data: bytes, buffer) -> bytes:
-    offset = _field(buffer, 0)
-    if offset:
-        start = buffer.Vector(offset)
-        return bytes(data[start : start + buffer.VectorLen(offset)])
-    external = _scalar(buffer, 1, flatbuffers.number_types.Uint64Flags)
-    if external > 1:  # >2 GB models keep buffer data after the flatbuffer, at a file offset
-        return bytes(data[external : external + _scalar(buffer, 2, flatbuffers.number_types.Uint64Flags)])
-    return b""
 
 
 # --- turning the metadata object tree into plain Python values ---
