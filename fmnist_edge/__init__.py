@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _API = {
     "train": "training",
     "Run": "training",
-    "evaluate_model": "training",
+    "evaluate_model": "keras_files",
     "quantize": "optimization",
     "Optimized": "optimization",
     "QuantizeSettings": "optimization",

@@ -17,6 +17,10 @@ one line naming the file and the layer.
 
     model = load_keras_model("runs/vgg/model.keras")
     qat = load_keras_model("runs/vgg/optimized/qat/model.h5", quantized=True)
+
+It is also the artifact layer the stages share, so that none of them imports another: the
+loaders of a run's models (`load_float32_model`, `load_qat_model`) and `evaluate_model`, which
+scores a saved model on the official test set.
 """
 from __future__ import annotations
 
@@ -26,9 +30,17 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import _tf
-from .errors import RunDirError
+import numpy as np
 
+from . import _tf
+from .data import Dataset
+from .errors import RunDirError
+from .models import build_model
+
+# quantize writes its quantization-aware models as HDF5: tfmot's quantize layers lose variables in
+# the .keras (v3) format and cannot be loaded back; HDF5, the format tfmot's own guide uses,
+# round-trips exactly. load_qat_model reads them back.
+QAT_MODEL_FILE = "model.h5"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # tfmot's classes a quantization-aware model is saved with (quantize_scope's objects).
 QUANTIZATION_CLASSES = {"QuantizeLayer", "QuantizeWrapper", "QuantizeWrapperV2", "QuantizeAnnotate",
@@ -126,3 +138,47 @@ def _layers(entry: Any) -> Iterator[tuple[str, str]]:
 def _keras_layer_classes() -> set[str]:
     keras = _tf.keras()
     return {name for name in dir(keras.layers) if isinstance(getattr(keras.layers, name), type)}
+
+
+def load_qat_model(path: str | Path):
+    """A quantization-aware model saved by quantize (qat, prune+qat)."""
+    return load_keras_model(path, quantized=True)
+
+
+def load_float32_model(model_path: str | Path, model_name: str, image_shape, num_classes: int):
+    """A saved model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
+
+    Mixed-precision models keep float32 variables, so rebuilding the architecture under the
+    float32 policy and copying the weights gives the same model in float32.
+    """
+    model = load_keras_model(model_path)
+    float32 = build_model(model_name, image_shape, num_classes)
+    # run.json and the model file must describe the same network: a mismatch would export, bench and
+    # name one model as another.
+    found = (model.name, int(model.count_params()), tuple(model.input_shape[1:]))
+    expected = (float32.name, int(float32.count_params()), tuple(float32.input_shape[1:]))
+    if found != expected:
+        raise RunDirError(f"{model_path}: holds {found[0]} ({found[1]:,} parameters, input {found[2]}), but the run "
+                          f"names {model_name} ({expected[1]:,} parameters, input {expected[2]})")
+    if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
+        return model
+    float32.set_weights(model.get_weights())
+    return float32
+
+
+def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
+    """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
+    tf = _tf.tf()
+    net = load_keras_model(model_path)
+    images = data.x_test[..., None].astype(np.float32) / 255.0  # the float input contract: pixels in [0, 1]
+    probs = net.predict(images, batch_size=batch_size, verbose=0)
+    predicted = probs.argmax(axis=1)
+    confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "test_accuracy": float((predicted == data.y_test).mean()),
+        "test_images": int(len(data.y_test)),
+        "per_class_accuracy": {name: float(acc) for name, acc in zip(data.class_names, per_class)},
+        "confusion_matrix": confusion.tolist(),
+        "class_names": list(data.class_names),
+    }

@@ -42,15 +42,14 @@ from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
+from .fitting import make_optimizer
+from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from .settings import TrainSettings
 
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
 DEFAULT_MAX_DROP_PP = 0.5
-# tfmot's quantize layers lose variables in the .keras (v3) format and cannot be loaded back;
-# HDF5, the format tfmot's own guide uses, round-trips exactly.
-QAT_MODEL_FILE = "model.h5"
 PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
 # Fine-tuning epochs when --epochs is not given (for prune+qat: each of its two phases).
 # QAT only re-learns rounding: 2 epochs give vgg198k a drop of -0.06 points. Pruning must
@@ -181,8 +180,6 @@ class _Job:
         with self.distribution.strategy.scope():
             float_model = self._load_float32_model()
         if self.float_accuracy is None:
-            from .training import evaluate_model
-
             self.float_accuracy = evaluate_model(self.model_path, self.data)["test_accuracy"]
 
         # Build everything in a staging folder and rename it into place: no half-written variant.
@@ -244,8 +241,6 @@ class _Job:
         return Optimized(self.run_dir.root / "optimized" / method, {"method": method, "worker": True})
 
     def _load_float32_model(self):
-        from .training import load_float32_model
-
         return load_float32_model(self.model_path, self.train_settings.model, self.data.image_shape,
                                   self.data.num_classes)
 
@@ -285,8 +280,6 @@ class _Job:
         keras, tfmot = _tf.keras(), _tf.tfmot()
         s = self.train_settings
         lr = self.settings.lr or s.lr / 10
-        from .training import make_optimizer
-
         model.compile(optimizer=make_optimizer(s.optimizer, lr),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
                       metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
@@ -377,10 +370,3 @@ def _save_keras(model, path: Path) -> None:
     with _tf.tfmot().quantization.keras.quantize_scope(), atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")  # on purpose: see QAT_MODEL_FILE
         model.save(tmp, include_optimizer=False) if path.suffix == ".h5" else model.save(tmp)
-
-
-def load_qat_model(path: str | Path):
-    """A quantization-aware model saved by quantize (qat, prune+qat)."""
-    from .keras_files import load_keras_model
-
-    return load_keras_model(path, quantized=True)

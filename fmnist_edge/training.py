@@ -32,7 +32,8 @@ from .data import Dataset, load_dataset, split_train_val
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options, make_distribution
 from .models import build_model, get_model_info
-from .keras_files import load_keras_model
+from .fitting import make_optimizer, precision_policy
+from .keras_files import evaluate_model
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import cpu_model, package_version
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
@@ -171,7 +172,7 @@ class _Trainer:
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
         lr_scale = dist.replicas if self.scale_lr else 1
 
-        with _precision_policy(s.mixed_precision), dist.strategy.scope():
+        with precision_policy(s.mixed_precision), dist.strategy.scope():
             net = build_model(s.model, self.data.image_shape, self.data.num_classes)
             optimizer = _optimizer(s, steps_per_epoch, lr_scale)
             if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
@@ -249,45 +250,6 @@ class _Trainer:
             return
         write_json(self.run_dir.run_json, self.record)
         write_csv(self.run_dir.history, self.record_history())
-
-
-def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
-    """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
-    tf = _tf.tf()
-    net = load_keras_model(model_path)
-    images = data.x_test[..., None].astype(np.float32) / 255.0  # the float input contract: pixels in [0, 1]
-    probs = net.predict(images, batch_size=batch_size, verbose=0)
-    predicted = probs.argmax(axis=1)
-    confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
-    return {
-        "test_accuracy": float((predicted == data.y_test).mean()),
-        "test_images": int(len(data.y_test)),
-        "per_class_accuracy": {name: float(acc) for name, acc in zip(data.class_names, per_class)},
-        "confusion_matrix": confusion.tolist(),
-        "class_names": list(data.class_names),
-    }
-
-
-def load_float32_model(model_path: str | Path, model_name: str, image_shape, num_classes: int):
-    """A saved model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
-
-    Mixed-precision models keep float32 variables, so rebuilding the architecture under the
-    float32 policy and copying the weights gives the same model in float32.
-    """
-    model = load_keras_model(model_path)
-    float32 = build_model(model_name, image_shape, num_classes)
-    # run.json and the model file must describe the same network: a mismatch would export, bench and
-    # name one model as another.
-    found = (model.name, int(model.count_params()), tuple(model.input_shape[1:]))
-    expected = (float32.name, int(float32.count_params()), tuple(float32.input_shape[1:]))
-    if found != expected:
-        raise RunDirError(f"{model_path}: holds {found[0]} ({found[1]:,} parameters, input {found[2]}), but the run "
-                          f"names {model_name} ({expected[1]:,} parameters, input {expected[2]})")
-    if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
-        return model
-    float32.set_weights(model.get_weights())
-    return float32
 
 
 class _RunRecorder(_tf.keras().callbacks.Callback):
@@ -376,29 +338,6 @@ def _optimizer(s: TrainSettings, steps_per_epoch: int, lr_scale: float = 1):
     else:  # "exp": lr * 0.9 ** epoch, as in the regularized-CNN paper
         lr = schedules.ExponentialDecay(peak, decay_steps=steps_per_epoch, decay_rate=0.9, staircase=True)
     return make_optimizer(s.optimizer, lr, s.weight_decay)
-
-
-def make_optimizer(name: str, lr, weight_decay: float = 0.0):
-    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd") with a rate or a schedule; a weight
-    decay makes it decoupled (Keras applies var -= var * weight_decay * lr each step: Adam becomes AdamW)."""
-    optimizers = _tf.keras().optimizers
-    kind = {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}[name]
-    return kind(lr, weight_decay=weight_decay or None)
-
-
-@contextlib.contextmanager
-def _precision_policy(mixed: bool):
-    """bf16 mixed precision on CPU (AVX-512 BF16), fp16 on GPU; restores float32 afterwards."""
-    if not mixed:
-        yield
-        return
-    keras, tf = _tf.keras(), _tf.tf()
-    on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
 
 
 def _new_record(settings: TrainSettings) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist
         assert (folder / "model.keras").is_file()
     if method in ("qat", "prune+qat"):
         # The saved QAT model loads back and computes what the .tflite was converted from.
-        from fmnist_edge.optimization import load_qat_model
+        from fmnist_edge.keras_files import load_qat_model
 
         reloaded = load_qat_model(folder / "model.h5")
         images = fashion_mnist.x_test[:200]

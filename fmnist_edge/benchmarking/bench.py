@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import __version__
 from ..errors import FmnistEdgeError, RunDirError
 from ..inspection import tflite_macs
 from ..machine import cpu_model, package_version
@@ -162,10 +161,10 @@ def collect(target: Path) -> list[Artifact]:
     metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
     params = metrics.get("params")
     files = [("keras", run_dir.require_model())]
-    from ..exporting import FORMATS  # the export table names the files; no TensorFlow is imported by this
-
-    for name, fmt in FORMATS.items():
-        path = target / "export" / fmt.file_name
+    # export/model.json names every exported file and its format: bench reads the record, not the exporter.
+    exported = read_json(target / "export" / "model.json") if (target / "export" / "model.json").is_file() else {}
+    for name, entry in exported.get("formats", {}).items():
+        path = target / "export" / entry["file"]
         if path.suffix in (".tflite", ".onnx") and path.is_file():
             files.append((name, path))
     for path in sorted((target / "optimized").glob("*/model.tflite")):
@@ -207,7 +206,7 @@ def _params_of(model_name: str) -> int:
 def _macs_of_keras(model_path: Path, settings: TrainSettings) -> int:
     from ..conversion import to_tflite
     from ..data import load_dataset
-    from ..training import load_float32_model
+    from ..keras_files import load_float32_model
 
     data = load_dataset(settings.dataset, settings.data_dir)
     model = load_float32_model(model_path, settings.model, data.image_shape, data.num_classes)

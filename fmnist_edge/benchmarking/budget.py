@@ -168,7 +168,7 @@ def _short(path: Path) -> str:
 def _accuracy(target: Path, data, runtime) -> float:
     if target.is_dir():  # a run directory: its float Keras model
         from ..rundir import RunDir
-        from ..training import evaluate_model
+        from ..keras_files import evaluate_model
 
         return evaluate_model(RunDir(target).require_model(), data)["test_accuracy"]
     model = runtime.load_model(target)

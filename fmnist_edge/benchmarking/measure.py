@@ -116,7 +116,7 @@ def _prepare_keras(spec) -> None:
 
 def _keras_loader(spec, data):
     from .. import _tf
-    from ..training import load_float32_model
+    from ..keras_files import load_float32_model
 
     tf = _tf.tf()
 

@@ -43,7 +43,7 @@ from ..conversion import DEFAULT_ONNX_OPSET, to_onnx, to_tflite
 from ..inspection import tflite_ops
 from ..data import load_dataset
 from ..errors import FmnistEdgeError, RunDirError
-from ..optimization import QAT_MODEL_FILE, load_qat_model
+from ..keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
 from ..settings import TrainSettings
 from .android import android_assets_dir, copy_assets
@@ -225,8 +225,6 @@ class _Sources:
     """The models an export converts from, and the data its checks use."""
 
     def __init__(self, run_dir: RunDir, source: str | None, allow_incomplete: bool = False):
-        from ..training import load_float32_model
-
         self.run_dir = run_dir
         record = run_dir.read_finished_run(allow_incomplete)
         self.settings = TrainSettings.from_dict(record["settings"])
