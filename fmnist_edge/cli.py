@@ -183,7 +183,8 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 @click.option("--method", type=click.Choice(METHODS), default="qat", show_default=True, help="quantize's method.")
 @click.option("--quantize-epochs", type=int, default=None, help="quantize's --epochs.  [default: the method's]")
 @click.option("--max-drop", type=float, default=None, metavar="PP", help="quantize's budget.  [default: 0.5]")
-@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|RUN_DIR", help="bench's baseline.")
+@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
+              help="bench's baseline (see bench --help).")
 @click.option("--runs", type=int, default=100, show_default=True, help="bench's timed runs per row.")
 def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, runs, **options) -> None:
     """The main job: train, quantize, export every format and bench against the baseline, into one run directory.
@@ -203,8 +204,9 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 
 @cli.command("bench")
 @click.argument("targets", nargs=-1, required=True, type=click.Path())
-@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|RUN_DIR",
-              help="Untrained ResNet-50 built here (size and speed only), or a trained ResNet-50 run.")
+@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
+              help="resnet50: the trained shipped/resnet50-paper (an untrained one where it is absent); "
+                   "resnet50-untrained: size and speed only; RUN_DIR: a run's export/model_fp32.tflite.")
 @click.option("--runs", type=int, default=200, show_default=True, help="Timed single-image runs per row.")
 @click.option("--warmup", type=int, default=20, show_default=True, help="Untimed runs before them.")
 @click.option("--threads", default="1", show_default=True, help="Runtime threads; a list such as 1,2 gives a row each.")

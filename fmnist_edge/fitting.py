@@ -9,11 +9,15 @@ from . import _tf
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):
-    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd") with a rate or a schedule; a weight
-    decay makes it decoupled (Keras applies var -= var * weight_decay * lr each step: Adam becomes AdamW)."""
+    """A Keras optimizer by settings name ("adam", "rmsprop", "sgd", "sgdm": SGD with Nesterov momentum 0.9)
+    with a rate or a schedule; a weight decay makes it decoupled (Keras applies var -= var * weight_decay * lr
+    each step: Adam becomes AdamW)."""
     optimizers = _tf.keras().optimizers
+    decay = weight_decay or None
+    if name == "sgdm":
+        return optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=decay)
     kind = {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}[name]
-    return kind(lr, weight_decay=weight_decay or None)
+    return kind(lr, weight_decay=decay)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import FmnistEdgeError
 
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "sgdm")  # sgdm: SGD with Nesterov momentum 0.9
 SCHEDULES = ("constant", "cosine", "onecycle", "exp")
 AUGMENTATIONS = ("none", "basic", "strong", "photo")
 DATASETS = ("fashion", "closet")

@@ -95,9 +95,20 @@ def test_bench_json_tables_and_plots(benched):
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in benched.plots)
 
 
-def test_the_default_baseline_is_an_untrained_resnet50_without_an_accuracy(exported, tmp_path):
+def test_the_default_baseline_is_the_shipped_trained_resnet50(tmp_path):
+    from fmnist_edge.benchmarking.bench import TRAINED_BASELINE_RUN, baseline_artifact
+
+    artifact = baseline_artifact("resnet50", tmp_path)
+    assert artifact.path == TRAINED_BASELINE_RUN / "export" / "model_fp32.tflite" and artifact.path.is_file()
+    assert artifact.model == "resnet50" and artifact.trained and artifact.baseline
+    assert artifact.params == 23_601_930 and artifact.macs == tflite_macs(artifact.path.read_bytes())
+    assert not (tmp_path / "resnet50-untrained-fp32.tflite").exists()  # nothing built
+
+
+def test_the_untrained_baseline_has_no_accuracy(exported, tmp_path):
     model = exported.path / "model_int8.tflite"
-    result = CliRunner().invoke(cli, ["bench", str(model), "--out", str(tmp_path), "--runs", "5", "--warmup", "1"])
+    result = CliRunner().invoke(cli, ["bench", str(model), "--out", str(tmp_path), "--runs", "5", "--warmup", "1",
+                                      "--baseline", "resnet50-untrained"])
     assert result.exit_code == 0, result.output
     base, row = json.loads((tmp_path / "bench.json").read_text())["rows"]
     assert base["model"] == "resnet50" and base["trained"] is False and base["accuracy"] is None

@@ -38,6 +38,10 @@ DEFAULT_RUNS = 200
 DEFAULT_WARMUP = 20
 DEFAULT_BATCH = 64
 BASELINE_MODEL = "resnet50"
+UNTRAINED_BASELINE = "resnet50-untrained"
+# The trained ResNet-50 of the repository (its float .tflite is in git, its Keras file is not): what
+# `--baseline resnet50` means whenever it is there, so every ratio also has an accuracy difference.
+TRAINED_BASELINE_RUN = Path(__file__).resolve().parents[2] / "shipped" / "resnet50-paper"
 MODEL_SUFFIXES = (".tflite", ".onnx", ".keras")
 TIMING_METHOD = ("single-image calls (set input, invoke, read output) timed one by one with time.perf_counter_ns "
                  "after {warmup} warm-up calls, {runs} timed runs; the first call timed apart; throughput at "
@@ -176,8 +180,12 @@ def collect(target: Path) -> list[Artifact]:
 
 
 def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
-    """The baseline row's artifact: an untrained ResNet-50 as float .tflite, or a trained run's."""
-    if str(baseline) == BASELINE_MODEL:
+    """The baseline row's artifact: the trained ResNet-50 of shipped/ ("resnet50", when present), an
+    untrained one converted here ("resnet50-untrained", or "resnet50" without shipped/), or a run's
+    exported float .tflite (RUN_DIR)."""
+    if str(baseline) == BASELINE_MODEL and (TRAINED_BASELINE_RUN / "export" / "model_fp32.tflite").is_file():
+        baseline = TRAINED_BASELINE_RUN
+    if str(baseline) in (BASELINE_MODEL, UNTRAINED_BASELINE):
         path = cache / "resnet50-untrained-fp32.tflite"
         if not path.is_file():  # weights do not change size or speed; build and convert once per folder
             from ..conversion import to_tflite
@@ -187,14 +195,16 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
                 tmp.write_bytes(to_tflite(build_model(BASELINE_MODEL), "fp32"))
         return Artifact(BASELINE_MODEL, "tflite-fp32", path, _params_of(BASELINE_MODEL), _file_macs(path),
                         baseline=True, trained=False)
-    run = Path(baseline)
-    artifacts = collect(run)
-    chosen = next((a for a in artifacts if a.format == "tflite-fp32"), None)
-    if chosen is None:
-        raise FmnistEdgeError(f"{run}: the baseline run needs export/model_fp32.tflite "
-                              f"(fmnist-edge export {run} --format tflite-fp32)")
-    chosen.baseline = True
-    return chosen
+    run = RunDir(Path(baseline))
+    settings = TrainSettings.from_dict(run.read_run()["settings"])
+    # The exported float file is the baseline; the Keras model may be absent (ResNet-50's is too big for git).
+    path = run.root / "export" / "model_fp32.tflite"
+    if not path.is_file():
+        raise FmnistEdgeError(f"{run.root}: the baseline run needs export/model_fp32.tflite "
+                              f"(fmnist-edge export {run.root} --format tflite-fp32)")
+    params = (read_json(run.metrics) if run.metrics.exists() else {}).get("params")
+    return Artifact(settings.model, "tflite-fp32", path, params, _file_macs(path), settings.dataset, settings.data_dir,
+                    baseline=True)
 
 
 def _params_of(model_name: str) -> int:
