@@ -45,10 +45,15 @@ _API = {
     "BudgetExceededError": "errors",
 }
 
-__all__ = sorted(_API) + ["__version__"]
+__all__ = sorted(_API) + ["__version__", "zoo"]
+
+
+_SUBPACKAGES = ("zoo",)  # `fmnist_edge.zoo.load(NAME)` works after a bare `import fmnist_edge`
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     if name not in _API:
         raise AttributeError(f"module 'fmnist_edge' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{_API[name]}", __name__), name)

@@ -203,7 +203,8 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 
 
 @cli.command("bench")
-@click.argument("targets", nargs=-1, required=True, type=click.Path())
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("--zoo", "with_zoo", is_flag=True, help="Bench every model of the zoo too (give --out).")
 @click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
               help="resnet50: the trained shipped/resnet50-paper (an untrained one where it is absent); "
                    "resnet50-untrained: size and speed only; RUN_DIR: a run's export/model_fp32.tflite.")
@@ -215,10 +216,15 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 @click.option("--plot", is_flag=True, help="Write accuracy-vs-size and accuracy-vs-latency PNGs.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for bench.json and plots/.  [default: the first run directory]")
-def bench_command(targets, baseline, runs, warmup, threads, batch, fmt, plot, out) -> None:
+def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt, plot, out) -> None:
     """Measure accuracy, size, MACs, latency, throughput and memory of every artifact of TARGETS (run directories
     or .tflite/.onnx files) in its own runtime, against the ResNet-50 baseline."""
     from .benchmarking import bench
+
+    if with_zoo:
+        from . import zoo
+
+        targets = (*targets, *(str(m.verified_path()) for m in zoo.list_models()))
 
     try:
         thread_counts = tuple(int(t) for t in threads.split(","))
@@ -272,8 +278,9 @@ def check_command(budget_path, as_json) -> None:
 
 
 @cli.command()
-@click.argument("model", type=click.Path())
-@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="[MODEL] IMAGE...")
+@click.option("--zoo", "zoo_name", default=None, metavar="NAME",
+              help="Use the zoo model NAME (fmnist-edge zoo list) instead of a MODEL file.")
 @click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default="auto", show_default=True,
               help="Negate dark-on-light garments to Fashion-MNIST's light-on-dark; auto compares the garment "
                    "with its background.")
@@ -282,13 +289,23 @@ def check_command(budget_path, as_json) -> None:
 @click.option("--save-input", type=click.Path(file_okay=False), default=None,
               help="Write each image as the model saw it (28x28 PNG) into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of lines.")
-def predict(model, images, invert, top, threads, save_input, as_json) -> None:
-    """Classify IMAGES (photos, PNG/JPEG/..., or .npz) with an exported MODEL (.tflite or .onnx); needs no TensorFlow.
+def predict(paths, zoo_name, invert, top, threads, save_input, as_json) -> None:
+    """Classify IMAGEs (photos, PNG/JPEG/..., or .npz) with an exported MODEL (.tflite or .onnx) or a zoo model
+    (--zoo NAME); needs no TensorFlow.
 
     Photos go through the conversion of docs/preprocessing.md: the garment is found, trimmed,
     centred and brought to Fashion-MNIST's look before the model sees it.
     """
     from .prediction import predict as predict_images
+
+    if zoo_name is not None:
+        from . import zoo
+
+        model, images = zoo.get(zoo_name).verified_path(), paths
+    elif len(paths) < 2:
+        raise FmnistEdgeError("give a MODEL file and at least one IMAGE (or --zoo NAME and the images)")
+    else:
+        model, images = paths[0], paths[1:]
 
     predictions = predict_images(model, list(images), invert=invert, top=top, num_threads=threads,
                                  save_input=save_input)
@@ -347,6 +364,29 @@ def demo(export_dir, port) -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+@cli.group("zoo")
+def zoo_group() -> None:
+    """The trained models that ship inside the package."""
+
+
+@zoo_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest's records.")
+def zoo_list(as_json) -> None:
+    """Name, model, size, test accuracy and photo accuracy of every zoo model (the recommended one first)."""
+    from . import zoo
+
+    models = zoo.list_models()
+    if as_json:
+        click.echo(json.dumps([m.record for m in models], indent=2))
+        return
+    click.echo(f"{'name':<14} {'model':<8} {'dataset':<8} {'size':>10}  {'test':>7}  {'photos':>7}  file")
+    for m in models:
+        r = m.record
+        photos = f"{r['photo_accuracy_percent']:.2f}%" if r.get("photo_accuracy_percent") is not None else ""
+        click.echo(f"{m.name:<14} {r['model']:<8} {r['dataset']:<8} {r['size_bytes']:>10,}  "
+                   f"{100 * r['accuracy']:6.2f}%  {photos:>7}  {m.path}")
 
 
 @cli.group()

@@ -64,3 +64,19 @@ def test_runtime_imports_without_tensorflow_and_training_says_what_to_install(de
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == ("Error: this needs TensorFlow, which a deploy-only install leaves out: "
                                      "pip install 'fmnist-edge[train]'")
+
+
+def test_the_zoo_ships_in_the_package_and_predicts_without_tensorflow(deploy_venv):
+    """The install is from the source tree, not editable: the zoo's files must come as package data."""
+    code = ("import sys, fmnist_edge, numpy as np; m = fmnist_edge.zoo.load('vgg-a-photo'); "
+            "print(m.predict(np.zeros((1, 28, 28), np.uint8)).shape, 'tensorflow' in sys.modules, "
+            "fmnist_edge.zoo.ZOO_DIR.is_relative_to(sys.prefix))")
+    result = subprocess.run([str(deploy_venv / "bin/python"), "-c", code], capture_output=True, text=True,
+                            cwd=deploy_venv.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["(1,", "10)", "False", "True"]
+    picture = ROOT / "tests" / "golden" / "preprocess" / "00_photo_0.png"
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "predict", "--zoo", "vgg-a-photo", str(picture)],
+                            capture_output=True, text=True, cwd=deploy_venv.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1:3] == ["Ankle", "boot"]

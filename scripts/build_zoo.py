@@ -1,0 +1,88 @@
+"""Write fmnist_edge/zoo/ (the int8 files and zoo.json) from the trained runs in shipped/.
+
+    python scripts/build_zoo.py
+
+Each entry's figures come from the run's own records: the accuracy its export check measured on the
+official test set (export/model.json), its photo-benchmark score (benchmarks/results/photos.json), and
+the training command rebuilt from run.json's settings (only what differs from the recipe's defaults).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fmnist_edge.settings import TrainSettings, resolve_settings  # noqa: E402
+
+ZOO = ROOT / "fmnist_edge" / "zoo"
+# zoo name -> shipped run; the first is the recommended model (the demos' model: best on photos).
+ENTRIES = {
+    "vgg-a-photo": "vgg-a-photo",
+    "vgg-a": "vgg-a-best",
+    "vgg198k": "vgg198k-best",
+    "edge-s": "edge-s-best",
+    "edge-s-photo": "edge-s-photo",
+}
+
+
+def command(settings: TrainSettings, run_name: str) -> str:
+    defaults = resolve_settings(settings.model, settings.recipe).to_dict()
+    parts = ["fmnist-edge train", f"--model {settings.model}"]
+    if settings.recipe != "best":
+        parts.append(f"--recipe {settings.recipe}")
+    for key, value in settings.to_dict().items():
+        if key in ("model", "recipe") or value == defaults.get(key):
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts.append(flag if value is True else f"{flag} {value}")
+    return " ".join(parts + [f"--out runs/{run_name}"])
+
+
+def main() -> None:
+    photos = json.loads((ROOT / "benchmarks" / "results" / "photos.json").read_text())
+    photo_scores = {row["model"]: row["top1_percent"] for row in photos["rows"] if row["conversion"] == "photo"}
+    models = []
+    for name, run in ENTRIES.items():
+        folder = ROOT / "shipped" / run
+        record = json.loads((folder / "run.json").read_text())
+        exported = json.loads((folder / "export" / "model.json").read_text())
+        entry = exported["formats"]["tflite-int8"]
+        source = folder / "export" / entry["file"]
+        data = source.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{source} changed since its export"
+        settings = TrainSettings.from_dict(record["settings"])
+        file_name = f"{name}.tflite"
+        shutil.copyfile(source, ZOO / file_name)
+        models.append({
+            "name": name,
+            "model": settings.model,
+            "dataset": settings.dataset,
+            "file": file_name,
+            "kind": "int8 (uint8 in and out), TFLite Model Metadata with labels",
+            "labels": exported["labels"],
+            "input": exported["input"],
+            "io": entry["io"] if "io" in entry else None,
+            "accuracy": entry["accuracy"],
+            "accuracy_measured_by": "fmnist-edge export's check: the file in LiteRT on the 10,000 official test images",
+            "photo_accuracy_percent": photo_scores.get(f"shipped/{run}/export/{entry['file']}"),
+            "size_bytes": len(data),
+            "sha256": entry["sha256"],
+            "command": command(settings, run),
+            "then": f"fmnist-edge quantize runs/{run} --method qat; fmnist-edge export runs/{run} --format tflite-int8",
+            "seed": settings.seed,
+            "git": record.get("git"),
+            "trained": record.get("finished"),
+            "source": f"shipped/{run}",
+        })
+    (ZOO / "zoo.json").write_text(json.dumps({"models": models}, indent=2) + "\n")
+    total = sum(m["size_bytes"] for m in models)
+    print(f"{len(models)} zoo models, {total:,} bytes -> {ZOO.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The zoo inside the package: its manifest, its files, loading them, and the commands that use them."""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fmnist_edge
+from fmnist_edge import runtime, zoo
+from fmnist_edge.cli import cli
+from fmnist_edge.errors import FmnistEdgeError
+from fmnist_edge.prediction import predict
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "preprocess"
+
+
+def test_manifest_describes_every_file_exactly():
+    models = zoo.list_models()
+    assert [m.name for m in models][0] == "vgg-a-photo"  # the recommended model (the demos') first
+    assert sorted(p.name for p in zoo.ZOO_DIR.glob("*.tflite")) == sorted(m.record["file"] for m in models)
+    total = 0
+    for m in models:
+        data = m.path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == m.record["sha256"] and len(data) == m.record["size_bytes"]
+        source = json.loads((ROOT / m.record["source"] / "export" / "model.json").read_text())["formats"]["tflite-int8"]
+        assert source["sha256"] == m.record["sha256"] and source["accuracy"] == m.record["accuracy"]
+        assert m.record["command"].startswith(f"fmnist-edge train --model {m.record['model']}")
+        assert m.record["git"]["commit"] and m.record["trained"] and m.record["seed"] == 0
+        total += len(data)
+    assert total < 4_000_000  # the wheel stays under 5 MB
+
+
+def test_each_model_scores_its_recorded_accuracy(fashion_mnist):
+    for m in zoo.list_models():
+        model = zoo.load(m.name)
+        accuracy = float((model.predict(fashion_mnist.x_test).argmax(1) == fashion_mnist.y_test).mean())
+        assert accuracy == m.record["accuracy"], m.name
+        assert model.labels == m.record["labels"] == list(fashion_mnist.class_names)
+
+
+def test_a_file_that_differs_from_the_manifest_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "zoo"
+    shutil.copytree(zoo.ZOO_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    data = bytearray((folder / "edge-s.tflite").read_bytes())
+    data[-1] ^= 0xFF
+    (folder / "edge-s.tflite").write_bytes(bytes(data))
+    with pytest.raises(FmnistEdgeError, match=r"zoo model edge-s: edge-s.tflite does not match the manifest"):
+        zoo.load("edge-s", folder=folder)
+    monkeypatch.setattr(zoo, "ZOO_DIR", folder)
+    result = CliRunner().invoke(cli, ["predict", "--zoo", "edge-s", str(GOLDEN / "00_photo_0.png")])
+    assert result.exit_code == 2 and result.output.startswith("Error: zoo model edge-s: edge-s.tflite does not match")
+    assert result.output.count("\n") == 1
+
+
+def test_predict_with_a_zoo_model_equals_predict_with_its_file():
+    pictures = [GOLDEN / "00_photo_0.png", GOLDEN / "05_photo_5.png"]
+    result = CliRunner().invoke(cli, ["predict", "--zoo", "vgg-a-photo", *map(str, pictures), "--json"])
+    assert result.exit_code == 0, result.output
+    expected = [p.as_dict() for p in predict(zoo.get("vgg-a-photo").path, pictures)]
+    assert [r["top"] for r in json.loads(result.output)] == [e["top"] for e in expected]
+
+
+def test_zoo_list_and_python_access():
+    result = CliRunner().invoke(cli, ["zoo", "list"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["name", "model", "dataset"] and len(lines) == 1 + len(zoo.list_models())
+    assert lines[1].startswith("vgg-a-photo")
+    assert fmnist_edge.zoo.load("vgg198k").predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+
+
+def test_unknown_zoo_model_and_missing_images_are_one_line():
+    result = CliRunner().invoke(cli, ["predict", "--zoo", "nope", "x.png"])
+    assert result.exit_code == 2 and result.output.strip().startswith("Error: no zoo model 'nope'; choose from: vgg-a-photo")
+    result = CliRunner().invoke(cli, ["predict", "model.tflite"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: give a MODEL file and at least one IMAGE (or --zoo NAME and the images)"
+
+
+def test_budget_holds_every_zoo_model():
+    from fmnist_edge.benchmarking.budget import read_budget
+
+    entries = {Path(e["file"]).resolve(): e for e in read_budget(ROOT / "budget.toml")}
+    for m in zoo.list_models():
+        entry = entries.get(m.path.resolve())
+        assert entry is not None, f"budget.toml does not hold zoo model {m.name}"
+        assert entry["max_drop"] <= 0.5 and entry["min_accuracy"] <= m.record["accuracy"]
+        assert m.record["size_bytes"] <= entry["max_size_bytes"]
+        assert Path(entry["source"]).resolve() == (ROOT / m.record["source"]).resolve()
