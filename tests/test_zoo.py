@@ -91,3 +91,16 @@ def test_budget_holds_every_zoo_model():
         assert entry["max_drop"] <= 0.5 and entry["min_accuracy"] <= m.record["accuracy"]
         assert m.record["size_bytes"] <= entry["max_size_bytes"]
         assert Path(entry["source"]).resolve() == (ROOT / m.record["source"]).resolve()
+
+
+@pytest.mark.slow
+def test_bench_zoo_measures_every_zoo_model(exported, tmp_path):
+    baseline = exported.path.parent  # a small trained run: the zoo rows are what is under test
+    result = CliRunner().invoke(cli, ["bench", "--zoo", "--out", str(tmp_path), "--runs", "3", "--warmup", "1",
+                                      "--baseline", str(baseline)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    by_model = {r["model"]: r for r in rows if not r["baseline"]}
+    assert list(by_model) == [m.name for m in zoo.list_models()]
+    for m in zoo.list_models():
+        assert by_model[m.name]["accuracy"] == m.record["accuracy"] and by_model[m.name]["size_bytes"] == m.record["size_bytes"]
