@@ -15,8 +15,11 @@ import click
 from . import __version__
 from .errors import FmnistEdgeError
 from .distribution import STRATEGIES
-from .optimization import METHODS
+from .benchmarking.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
+from .conversion import DEFAULT_ONNX_OPSET
+from .optimization import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
 from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES
+from .workflow import PIPELINE_BENCH_RUNS
 
 
 class _Group(click.Group):
@@ -115,13 +118,15 @@ def train(recipe, out, resume, force, as_json, strategy, devices, logical_cpus, 
 @click.argument("run_dir", type=click.Path())
 @click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
               help="auto = ptq-int8, falling back to qat only when the drop breaks the budget.")
-@click.option("--sparsity", type=float, default=None, help="Target fraction of zero conv/dense weights.  [default: 0.5]")
-@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs (prune+qat: per phase).  [default: qat 2, prune and prune+qat 4]")
+@click.option("--sparsity", type=float, default=None,
+              help=f"Target fraction of zero conv/dense weights.  [default: {QuantizeSettings.sparsity}]")
+@click.option("--epochs", type=int, default=None, help="Fine-tuning epochs (prune+qat: per phase).  [default: "
+              + ", ".join(f"{m} {n}" for m, n in DEFAULT_EPOCHS.items()) + "]")
 @click.option("--lr", type=float, default=None, help="Fine-tuning learning rate.  [default: the run's / 10]")
 @click.option("--calibration", type=int, default=None, metavar="N",
-              help="Training images that calibrate post-training int8 ranges.  [default: 500]")
+              help=f"Training images that calibrate post-training int8 ranges.  [default: {QuantizeSettings.calibration}]")
 @click.option("--max-drop", type=float, default=None, metavar="PP",
-              help="Allowed accuracy drop, float minus deployed, in points.  [default: 0.5]")
+              help=f"Allowed accuracy drop, float minus deployed, in points.  [default: {DEFAULT_MAX_DROP_PP}]")
 @click.option("--max-drop-relative", type=float, default=None, metavar="PCT",
               help="Allowed drop in percent of the float accuracy (instead of --max-drop).")
 @click.option("--force", is_flag=True, help="Replace an existing optimized/<method> folder.")
@@ -155,7 +160,7 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
                    "LiteRT.js), onnx, saved-model or all; repeatable.")
 @click.option("--from", "source", default=None, metavar="optimized/<method>",
               help="Export an optimized variant instead of the run's own model.")
-@click.option("--opset", type=int, default=None, help="ONNX opset.  [default: 17]")
+@click.option("--opset", type=int, default=DEFAULT_ONNX_OPSET, show_default=True, help="ONNX opset.")
 @click.option("--force", is_flag=True, help="Replace files an earlier export wrote.")
 @click.option("--allow-incomplete", is_flag=True, help="Export a run that is still running or was interrupted.")
 @click.option("--android", type=click.Path(file_okay=False), default=None, metavar="PROJECT",
@@ -168,10 +173,9 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 
     Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
     """
-    from .conversion import DEFAULT_ONNX_OPSET
     from .exporting import export
 
-    result = export(run_dir, list(formats), source=source, opset=opset or DEFAULT_ONNX_OPSET, force=force,
+    result = export(run_dir, list(formats), source=source, opset=opset, force=force,
                     android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete)
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
 
@@ -182,10 +186,11 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--method", type=click.Choice(METHODS), default="qat", show_default=True, help="quantize's method.")
 @click.option("--quantize-epochs", type=int, default=None, help="quantize's --epochs.  [default: the method's]")
-@click.option("--max-drop", type=float, default=None, metavar="PP", help="quantize's budget.  [default: 0.5]")
-@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
+@click.option("--max-drop", type=float, default=None, metavar="PP",
+              help=f"quantize's budget.  [default: {DEFAULT_MAX_DROP_PP}]")
+@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
               help="bench's baseline (see bench --help).")
-@click.option("--runs", type=int, default=100, show_default=True, help="bench's timed runs per row.")
+@click.option("--runs", type=int, default=PIPELINE_BENCH_RUNS, show_default=True, help="bench's timed runs per row.")
 def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, runs, **options) -> None:
     """The main job: train, quantize, export every format and bench against the baseline, into one run directory.
 
@@ -205,13 +210,13 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 @cli.command("bench")
 @click.argument("targets", nargs=-1, type=click.Path())
 @click.option("--zoo", "with_zoo", is_flag=True, help="Bench every model of the zoo too (give --out).")
-@click.option("--baseline", default="resnet50", show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
+@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
               help="resnet50: the trained shipped/resnet50-paper (an untrained one where it is absent); "
                    "resnet50-untrained: size and speed only; RUN_DIR: a run's export/model_fp32.tflite.")
-@click.option("--runs", type=int, default=200, show_default=True, help="Timed single-image runs per row.")
-@click.option("--warmup", type=int, default=20, show_default=True, help="Untimed runs before them.")
+@click.option("--runs", type=int, default=DEFAULT_RUNS, show_default=True, help="Timed single-image runs per row.")
+@click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed runs before them.")
 @click.option("--threads", default="1", show_default=True, help="Runtime threads; a list such as 1,2 gives a row each.")
-@click.option("--batch", type=int, default=64, show_default=True, help="Batch size of the throughput measurement.")
+@click.option("--batch", type=int, default=DEFAULT_BATCH, show_default=True, help="Batch size of the throughput measurement.")
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True)
 @click.option("--plot", is_flag=True, help="Write accuracy-vs-size and accuracy-vs-latency PNGs.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .benchmarking import BenchResult, bench
-from .benchmarking.bench import BASELINE_MODEL
+from .benchmarking.bench import BASELINE_MODEL, DEFAULT_RUNS
+
+PIPELINE_BENCH_RUNS = DEFAULT_RUNS // 2  # the main job's bench is a first look; `bench` itself times 200 runs
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class PipelineResult:
 
 def pipeline(model: str | None, out: str | Path, *, force: bool = False, method: str = "qat",
              quantize_epochs: int | None = None, max_drop: float | None = None, formats: str | list[str] = "all",
-             baseline: str | Path = BASELINE_MODEL, runs: int = 100, threads: tuple[int, ...] = (1,),
+             baseline: str | Path = BASELINE_MODEL, runs: int = PIPELINE_BENCH_RUNS, threads: tuple[int, ...] = (1,),
              say: Callable[[str], None] = print, progress: str = "auto", **train_options: Any) -> PipelineResult:
     """Train `model` into `out`, quantize it with `method`, export `formats` and bench the run.
 
