@@ -45,7 +45,7 @@ from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
 from .fitting import make_optimizer
 from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
-from .settings import TrainSettings
+from .settings import TrainSettings, accuracy_drop
 
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
@@ -305,8 +305,8 @@ class _Job:
         accuracy, predicted = runtime.accuracy(deployed, self.data.x_test, self.data.y_test)
         classes = self.data.class_names
         per_class = {name: float((predicted[self.data.y_test == i] == i).mean()) for i, name in enumerate(classes)}
-        drop_pp = 100.0 * (self.float_accuracy - accuracy)
         allowed, budget_text = self.settings.budget(self.float_accuracy)
+        drop_pp, passed = accuracy_drop(self.float_accuracy, accuracy, allowed)
         size = tflite_path.stat().st_size
         float_size = len(to_tflite(float_model, "fp32"))
         return {
@@ -316,8 +316,8 @@ class _Job:
             "drop_pp": round(drop_pp, 4),
             "budget": budget_text,
             "budget_pp": round(allowed, 4),
-            "passed": drop_pp <= allowed,
-            "status": "passed" if drop_pp <= allowed else "failed",
+            "passed": passed,
+            "status": "passed" if passed else "failed",
             "evaluated_with": "LiteRT interpreter on the official test set",
             "test_images": int(len(self.data.y_test)),
             "per_class_accuracy": per_class,

@@ -124,3 +124,16 @@ def resolve_settings(model: str = TrainSettings.model, recipe: str = "best", **o
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise FmnistEdgeError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def accuracy_drop(float_accuracy: float, deployed_accuracy: float, allowed_pp: float) -> tuple[float, bool]:
+    """The one accuracy-drop rule, shared by `quantize` (exit 3) and `check` (exit 1): the points a deployed
+    file loses against its float source, both measured on the full official test set, and whether that is
+    within `allowed_pp` (a file that gains accuracy has a negative drop and passes).
+
+    Example:
+        >>> accuracy_drop(0.9315, 0.9323, 0.2)
+        (-0.08..., True)
+    """
+    drop = 100.0 * (float_accuracy - deployed_accuracy)
+    return drop, drop <= allowed_pp

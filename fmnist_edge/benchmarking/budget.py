@@ -33,7 +33,7 @@ else:  # Python 3.10
     import tomli as tomllib
 
 from ..errors import FmnistEdgeError
-from ..settings import DATASETS
+from ..settings import DATASETS, accuracy_drop
 
 LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
 KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, **LIMITS}
@@ -139,9 +139,9 @@ def check(budget: str | Path, *, progress=None) -> list[Verdict]:
                                     f"accuracy {100 * measured:.2f}% (min {100 * allowed:.2f}%)"))
         if "max_drop" in entry:
             source = accuracy(entry["source"], dataset)
-            drop = 100 * (source - measured)
             allowed = entry["max_drop"]
-            verdicts.append(Verdict(name, "max_drop", drop, allowed, drop <= allowed,
+            drop, within = accuracy_drop(source, measured, allowed)
+            verdicts.append(Verdict(name, "max_drop", drop, allowed, within,
                                     f"drop {drop:+.2f} points against {100 * source:.2f}% (max {allowed:.2f})"))
         if "max_size_bytes" in entry:
             size, allowed = file.stat().st_size, entry["max_size_bytes"]
