@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .blocks import classifier_head
 from .registry import register
 
 
@@ -68,8 +69,7 @@ def _plain_cnn(input_shape, num_classes: int, *, name: str, convs, dense):
             x = layers.Dropout(d.dropout, name=f"fc{i}_dropout")(x)
     if len(x.shape) > 2:
         x = layers.Flatten(name="features")(x)
-    x = layers.Dense(num_classes, name="logits")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="probs")(x)
+    outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 

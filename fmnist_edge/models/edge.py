@@ -11,6 +11,7 @@ most of its blocks at 14x14, where extra depth costs few parameters.
 """
 from __future__ import annotations
 
+from .blocks import classifier_head
 from .registry import register
 
 
@@ -51,8 +52,7 @@ def _edge(input_shape, num_classes: int, *, name: str, stem: int, stages, head: 
         x = layers.ReLU(6.0, name="head_relu")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
-    x = layers.Dense(num_classes, name="logits")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="probs")(x)
+    outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -1,6 +1,7 @@
 """Fully connected baseline: flatten the image, a few ReLU dense layers with dropout."""
 from __future__ import annotations
 
+from .blocks import classifier_head
 from .registry import register
 
 
@@ -13,8 +14,7 @@ def _mlp(input_shape, num_classes: int, *, name: str, hidden, dropout: float):
     for i, units in enumerate(hidden, start=1):
         x = keras.layers.Dense(units, activation="relu", kernel_initializer="he_normal", name=f"fc{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="probs")(x)
+    outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 

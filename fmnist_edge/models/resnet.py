@@ -5,6 +5,7 @@ Both are built as one flat functional graph (no nested sub-models), because
 """
 from __future__ import annotations
 
+from .blocks import classifier_head
 from .registry import register
 
 
@@ -48,8 +49,7 @@ def _mresnet(input_shape, num_classes: int, *, name: str, stem=(32, 64), pool: i
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     x = keras.layers.Dense(dense, activation="relu", kernel_initializer="he_normal", name="fc")(x)
     x = keras.layers.Dropout(dropout, name="fc_dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="probs")(x)
+    outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -72,8 +72,7 @@ def _applications_resnet(input_shape, num_classes: int, *, name: str, variant: s
         x = keras.layers.ZeroPadding2D(((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)),
                                        name="pad_to_min")(x)
     base = getattr(keras.applications, variant)(include_top=False, weights=None, input_tensor=x, pooling="avg")
-    y = keras.layers.Dense(num_classes, name="logits")(base.output)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="probs")(y)
+    outputs = classifier_head(base.output, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 

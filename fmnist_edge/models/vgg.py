@@ -8,6 +8,7 @@ is then even, and 198,351 is odd.
 """
 from __future__ import annotations
 
+from .blocks import classifier_head
 from .registry import register
 
 
@@ -32,8 +33,7 @@ def _vgg(input_shape, num_classes: int, *, name: str, stages, dropouts, use_bias
         else:
             x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
         x = keras.layers.Dropout(rate, name=f"stage{s}_dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="probs")(x)
+    outputs = classifier_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name)
 
 
