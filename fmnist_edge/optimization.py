@@ -172,7 +172,7 @@ class _Job:
         self.float_accuracy = metrics.get("test_accuracy")
 
     def run(self, method: str) -> Optimized:
-        final = self.run_dir.root / "optimized" / method
+        final = self.run_dir.optimized(method)
         if final.exists() and not self.force and self.distribution.is_chief:
             raise RunDirError(f"{final}: already exists; pass --force to replace it")
         started = time.monotonic()
@@ -238,7 +238,7 @@ class _Job:
     def _worker_done(self, staging: Path, method: str) -> Optimized:
         """A multi-worker job's other workers: they fine-tuned with the chief; the chief writes the variant."""
         shutil.rmtree(staging, ignore_errors=True)
-        return Optimized(self.run_dir.root / "optimized" / method, {"method": method, "worker": True})
+        return Optimized(self.run_dir.optimized(method), {"method": method, "worker": True})
 
     def _load_float32_model(self):
         return load_float32_model(self.model_path, self.train_settings.model, self.data.image_shape,

@@ -114,6 +114,36 @@ class RunDir:
     def plots(self) -> Path:
         return self.root / "plots"
 
+    # What the later steps write: quantize into optimized/<method>/, export into export/ (with its
+    # record model.json), bench its bench.json at the top.
+
+    def optimized(self, method: str) -> Path:
+        return self.root / "optimized" / method
+
+    @property
+    def optimized_files(self) -> list[tuple[str, Path]]:
+        """(method, .tflite) of every optimized variant, by method name."""
+        return [(p.parent.name, p) for p in sorted((self.root / "optimized").glob("*/model.tflite"))]
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def export_record(self) -> Path:
+        return self.export / "model.json"
+
+    @property
+    def bench_json(self) -> Path:
+        return self.root / "bench.json"
+
+    def input_contract(self) -> tuple[tuple[int, ...], int] | None:
+        """(image shape, number of classes) as training recorded them in run.json; None for runs older than it."""
+        data = self.read_run().get("data") or {}
+        if "image_shape" in data and "classes" in data:
+            return tuple(data["image_shape"]), len(data["classes"])
+        return None
+
     def read_run(self) -> dict[str, Any]:
         """run.json, checked once: an object with the settings every step reads."""
         if not self.run_json.exists():

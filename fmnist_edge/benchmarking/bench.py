@@ -166,15 +166,15 @@ def collect(target: Path) -> list[Artifact]:
     params = metrics.get("params")
     files = [("keras", run_dir.require_model())]
     # export/model.json names every exported file and its format: bench reads the record, not the exporter.
-    exported = read_json(target / "export" / "model.json") if (target / "export" / "model.json").is_file() else {}
+    exported = read_json(run_dir.export_record) if run_dir.export_record.is_file() else {}
     for name, entry in exported.get("formats", {}).items():
-        path = target / "export" / entry["file"]
+        path = run_dir.export / entry["file"]
         if path.suffix in (".tflite", ".onnx") and path.is_file():
             files.append((name, path))
-    for path in sorted((target / "optimized").glob("*/model.tflite")):
-        files.append((f"optimized/{path.parent.name}", path))
+    for method, path in run_dir.optimized_files:
+        files.append((f"optimized/{method}", path))
     tflites = [p for _, p in files if p.suffix == ".tflite"]
-    macs = _file_macs(tflites[0]) if tflites else _macs_of_keras(run_dir.model, settings)
+    macs = _file_macs(tflites[0]) if tflites else _macs_of_keras(run_dir, settings)
     return [Artifact(settings.model, fmt, path, params, macs, settings.dataset, settings.data_dir)
             for fmt, path in files]
 
@@ -183,7 +183,7 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
     """The baseline row's artifact: the trained ResNet-50 of shipped/ ("resnet50", when present), an
     untrained one converted here ("resnet50-untrained", or "resnet50" without shipped/), or a run's
     exported float .tflite (RUN_DIR)."""
-    if str(baseline) == BASELINE_MODEL and (TRAINED_BASELINE_RUN / "export" / "model_fp32.tflite").is_file():
+    if str(baseline) == BASELINE_MODEL and (RunDir(TRAINED_BASELINE_RUN).export / "model_fp32.tflite").is_file():
         baseline = TRAINED_BASELINE_RUN
     if str(baseline) in (BASELINE_MODEL, UNTRAINED_BASELINE):
         path = cache / "resnet50-untrained-fp32.tflite"
@@ -198,7 +198,7 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
     run = RunDir(Path(baseline))
     settings = TrainSettings.from_dict(run.read_run()["settings"])
     # The exported float file is the baseline; the Keras model may be absent (ResNet-50's is too big for git).
-    path = run.root / "export" / "model_fp32.tflite"
+    path = run.export / "model_fp32.tflite"
     if not path.is_file():
         raise FmnistEdgeError(f"{run.root}: the baseline run needs export/model_fp32.tflite "
                               f"(fmnist-edge export {run.root} --format tflite-fp32)")
@@ -213,13 +213,17 @@ def _params_of(model_name: str) -> int:
     return int(build_model(model_name).count_params())
 
 
-def _macs_of_keras(model_path: Path, settings: TrainSettings) -> int:
+def _macs_of_keras(run_dir: RunDir, settings: TrainSettings) -> int:
     from ..conversion import to_tflite
-    from ..data import load_dataset
     from ..keras_files import load_float32_model
 
-    data = load_dataset(settings.dataset, settings.data_dir)
-    model = load_float32_model(model_path, settings.model, data.image_shape, data.num_classes)
+    contract = run_dir.input_contract()
+    if contract is None:  # a run from before run.json recorded its input: the dataset tells
+        from ..data import load_dataset
+
+        data = load_dataset(settings.dataset, settings.data_dir)
+        contract = data.image_shape, data.num_classes
+    model = load_float32_model(run_dir.model, settings.model, *contract)
     return tflite_macs(to_tflite(model, "fp32"))
 
 

@@ -168,7 +168,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
 
 
 def _export(sources: "_Sources", names: list[str], opset: int, force: bool, assets: Path | None) -> Exported:
-    out = sources.run_dir.root / "export"
+    out = sources.run_dir.export
     existing = [FORMATS[n].file_name for n in names if (out / FORMATS[n].file_name).exists()]
     if existing and not force:
         raise RunDirError(f"{out / existing[0]}: already exists; pass --force to replace it")
@@ -245,7 +245,7 @@ class _Sources:
             else:
                 float_path = variant
         else:  # "from QAT when the run has it"
-            self.qat_path = next((p for p in (run_dir.root / "optimized" / m / QAT_MODEL_FILE for m in ("qat", "prune+qat"))
+            self.qat_path = next((p for p in (run_dir.optimized(m) / QAT_MODEL_FILE for m in ("qat", "prune+qat"))
                                   if p.is_file()), None)
         self.float_path = float_path
         self.float_model = load_float32_model(float_path, self.settings.model, self.data.image_shape,
