@@ -102,13 +102,15 @@ def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]
         fig.canvas.draw()  # fixes the limits, so label positions can be compared in pixels
         placed: list[np.ndarray] = []
         labelled = [scored[i] for i in front] + [r for r in scored if r["baseline"] and r not in front]
-        for r in labelled:
+        for r in labelled:  # above-right of the point, else below-right; skipped if both would overlap
             at = ax.transData.transform((value(r), 100 * r["accuracy"]))
-            if any(abs(at[0] - p[0]) < 110 and abs(at[1] - p[1]) < 11 for p in placed):
-                continue
-            placed.append(at)
-            ax.annotate(f"{r['model']} {r['format']}", (value(r), 100 * r["accuracy"]), fontsize=7,
-                        xytext=(5, 3), textcoords="offset points")
+            for dy in (3, -11):
+                spot = at + (0, dy * fig.dpi / 72)
+                if not any(abs(spot[0] - p[0]) < 110 and abs(spot[1] - p[1]) < 11 for p in placed):
+                    placed.append(spot)
+                    ax.annotate(f"{r['model']} {r['format']}", (value(r), 100 * r["accuracy"]), fontsize=7,
+                                xytext=(5, dy), textcoords="offset points")
+                    break
         handles = [ax.scatter([], [], color=colours[m], marker="o", label=m) for m in models]
         handles += [ax.scatter([], [], color="grey", marker=marker, label=kind)
                     for kind, marker in dict(_format_kind(r["format"]) for r in rows if not r["baseline"]).items()]
@@ -121,7 +123,7 @@ def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]
         ax.set_xlabel(label)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(handles=handles, fontsize=7, loc="lower right")
+        ax.legend(handles=handles, fontsize=7, loc="best")  # placed where it hides the fewest points
         path = folder / name
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100)
