@@ -39,10 +39,9 @@ from typing import Any
 from . import _tf, runtime
 from .conversion import to_tflite
 from .data import Dataset, load_dataset, split_train_val
-from .data.pipeline import make_dataset
-from .distribution import Distribution, distribute_options, make_distribution
+from .distribution import Distribution, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
-from .fitting import make_optimizer
+from .fitting import compile_classifier, fit_datasets, make_optimizer
 from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from .settings import TrainSettings, accuracy_drop
@@ -280,15 +279,10 @@ class _Job:
         keras, tfmot = _tf.keras(), _tf.tfmot()
         s = self.train_settings
         lr = self.settings.lr or s.lr / 10
-        model.compile(optimizer=make_optimizer(s.optimizer, lr),
-                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
-                      metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+        compile_classifier(model, make_optimizer(s.optimizer, lr), s.label_smoothing)
         keras.utils.set_random_seed(s.seed)
-        n = self.data.num_classes
-        train_ds = distribute_options(make_dataset(self.x_train, self.y_train, n, s.batch_size, augment=s.augment,
-                                                   shuffle=True, seed=s.seed), self.distribution)
-        val_ds = distribute_options(make_dataset(self.x_val, self.y_val, n, s.batch_size), self.distribution) \
-            if len(self.x_val) else None
+        train_ds, val_ds = fit_datasets(self.x_train, self.y_train, self.x_val, self.y_val, self.data.num_classes, s,
+                                        self.distribution)
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         verbose = {"auto": 2, "bar": 1, "lines": 2, "none": 0}[self.progress]
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,

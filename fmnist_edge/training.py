@@ -29,10 +29,9 @@ import numpy as np
 
 from . import _tf, report
 from .data import Dataset, load_dataset, split_train_val
-from .data.pipeline import make_dataset
-from .distribution import Distribution, distribute_options, make_distribution
+from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
-from .fitting import make_optimizer, precision_policy
+from .fitting import compile_classifier, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import cpu_model, package_version
@@ -165,10 +164,7 @@ class _Trainer:
         dist = self.distribution
         # One GPU: batches are prefetched onto it. Several devices: the strategy distributes them itself.
         device = "/gpu:0" if dist.name == "one" and _tf.tf().config.list_physical_devices("GPU") else None
-        train_ds = distribute_options(make_dataset(x_train, y_train, self.data.num_classes, s.batch_size,
-                                                   augment=s.augment, shuffle=True, seed=s.seed, device=device), dist)
-        val_ds = distribute_options(make_dataset(x_val, y_val, self.data.num_classes, s.batch_size), dist) \
-            if len(x_val) else None
+        train_ds, val_ds = fit_datasets(x_train, y_train, x_val, y_val, self.data.num_classes, s, dist, device)
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
         lr_scale = dist.replicas if self.scale_lr else 1
 
@@ -177,11 +173,7 @@ class _Trainer:
             optimizer = _optimizer(s, steps_per_epoch, lr_scale)
             if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
                 optimizer.exclude_from_weight_decay(var_list=[v for v in net.trainable_variables if len(v.shape) <= 1])
-            net.compile(
-                optimizer=optimizer,
-                loss=keras.losses.CategoricalCrossentropy(label_smoothing=s.label_smoothing),
-                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-            )
+            compile_classifier(net, optimizer, s.label_smoothing)
             recorder = _RunRecorder(self, len(x_train), has_validation=val_ds is not None)
             callbacks = [
                 keras.callbacks.TerminateOnNaN(),
