@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The main job's short budget: a few minutes on 2 CPU cores.
 RUN_DIR  ?= runs/quickstart
-RUN_ARGS ?= --model vgg198k --epochs 3 --mixed-precision --quantize-epochs 1
+RUN_ARGS ?= --model vgg-a --epochs 3 --quantize-epochs 1
 
 .PHONY: run test install data tools
 

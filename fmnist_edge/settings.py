@@ -100,7 +100,9 @@ BEST_RECIPES: dict[str, dict[str, Any]] = {
     # stays float32: its depthwise convolutions run at half its float32 speed in bf16 on this CPU.
     # (vgg198k gains too but keeps float32 by default, as its shipped run and the tests were made; pass
     # --mixed-precision.)
-    "vgg-a": dict(mixed_precision=True),
+    # SGD with Nesterov momentum, lr 0.1 and weight decay 5e-4 (decoupled, x lr) beat Adam on vgg-a at 30
+    # epochs: 93.72% test against 93.04% (validation 94.78% against 94.30%).
+    "vgg-a": dict(mixed_precision=True, optimizer="sgdm", lr=0.1, weight_decay=5e-4),
 }
 
 
