@@ -54,6 +54,12 @@ def _truncated_tflite(tmp: Path) -> Path:
     return path
 
 
+def _a_file(tmp: Path) -> Path:
+    path = tmp / "notes.txt"
+    path.write_text("mine")
+    return path
+
+
 def _empty_folder(tmp: Path) -> Path:
     folder = tmp / "folder"
     folder.mkdir()
@@ -95,6 +101,8 @@ ROWS = [
      "cut.tflite: not a TFLite flatbuffer (truncated or corrupt"),
     ("predict with a truncated .tflite", ["predict", "{fixture}", "{tmp}/x.png"], _truncated_tflite, 2,
      "cut.tflite: not a loadable TFLite model"),
+    ("train --out inside a file", ["train", "--model", "mlp", "--epochs", "1", "--out", "{fixture}/run"], _a_file, 2,
+     "notes.txt/run: cannot create the run directory (Not a directory)"),
     ("check --budget naming a folder", ["check", "--budget", "{fixture}"], _empty_folder, 2,
      "folder: is a folder; give the budget file (e.g. budget.toml)"),
 ]
