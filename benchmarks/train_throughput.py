@@ -37,7 +37,8 @@ from fmnist_edge import _tf
 from fmnist_edge.data import load_fashion_mnist, split_train_val
 from fmnist_edge.machine import cpu_model, package_version
 from fmnist_edge.models import build_model
-from fmnist_edge.training import _precision_policy, train
+from fmnist_edge.fitting import precision_policy
+from fmnist_edge.training import train
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
 
@@ -101,7 +102,7 @@ def bare_fit(name: str, x, y, mixed: bool, epochs: int) -> float:
     ds = (tf.data.Dataset.from_tensor_slices((x[..., None].astype(np.float32) / 255.0,
                                               np.eye(10, dtype=np.float32)[y]))
           .batch(128).cache().prefetch(tf.data.AUTOTUNE))
-    with _precision_policy(mixed):
+    with precision_policy(mixed):
         model = build_model(name)
         model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
         timer = _epoch_timer()
