@@ -297,7 +297,8 @@ class _Sources:
         """Run `path` in its runtime against its source model; accuracy on the full test set."""
         reference = self.qat_model() if fmt.name.startswith("tflite-int8") and self.qat_path else self.float_model
         x, y = self.data.x_test, self.data.y_test
-        predict = _saved_model_predictor(path) if fmt.is_folder else runtime.load_model(path).predict
+        deployed = None if fmt.is_folder else runtime.load_model(path)  # loaded once: scores and io record
+        predict = _saved_model_predictor(path) if fmt.is_folder else deployed.predict
         got = predict(x)
         # The same images one at a time and as one batch: batch 1 and dynamic batch both work.
         few = x[:BATCH_CHECK_IMAGES]
@@ -338,7 +339,7 @@ class _Sources:
                  "size_bytes": _size(path),
                  "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
         if path.suffix == ".tflite":
-            entry["io"] = runtime.TFLiteModel(path).io_contract  # what the web page and the app read
+            entry["io"] = deployed.io_contract  # what the web page and the app read
             entry["ops"] = tflite_ops(path.read_bytes())
             custom = [op for op in entry["ops"] if op.startswith("CUSTOM")]
             if custom:
