@@ -14,10 +14,14 @@ best recipe trains on, batch 128:
 - `bare fit`: the ceiling: the same model, `fit` on float batches cached in memory, no augmentation.
 
 This machine is shared and noisy: compare the ratios within one run, not absolute figures
-across runs.
+across runs. With `--repeats N` every row and the plain script are measured once per round, in
+turn; each row's ratio is taken against the same round's plain script and the table shows the
+median over the rounds, with the smallest and largest ratio.
 
     python benchmarks/train_throughput.py                       # vgg198k, vgg-a, edge-s
     python benchmarks/train_throughput.py --models vgg-a --limit 12000
+    python benchmarks/train_throughput.py --models vgg-a --precisions bf16 --augments basic,none \
+        --no-bare-fit --repeats 5 --out benchmarks/results/train_throughput_vgg_a_repeats.json
 
 Prints a table and writes benchmarks/results/train_throughput.json.
 """
@@ -125,53 +129,76 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(PLAN))
     parser.add_argument("--epochs", type=int, default=2, help="epochs per measurement; the last one is timed")
     parser.add_argument("--limit", type=int, default=None, help="first N training images (default: all 60,000)")
+    parser.add_argument("--precisions", default=None, help="only these precisions (bf16,float32); default: the plan's")
+    parser.add_argument("--augments", default=None, help="only these augmentations; default: the plan's")
+    parser.add_argument("--no-bare-fit", action="store_true", help="skip the bare-fit ceiling")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds; each round measures the plain script and every row once, in turn, so each "
+                             "ratio compares figures taken minutes apart; the table shows medians")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    out = args.out
 
     data = load_fashion_mnist()
     x_all, y_all = data.x_train[:args.limit] if args.limit else data.x_train, \
         data.y_train[:args.limit] if args.limit else data.y_train
     x, y, _, _ = split_train_val(x_all, y_all, 0.1, 0)  # the images the best recipe trains on
-    rows = []
 
-    def record(row):
-        rows.append(row)
-        print(f"{row['what']:<34} {row['model']:<9} {row['precision']:<8} {row['augment']:<6} "
-              f"{row['images_per_s']:>8.0f} img/s", flush=True)
-
-    reference = plain_script(x, y, args.epochs)
-    record({"what": "plain script", "model": "vgg 32/64/96", "precision": "bf16", "augment": "basic",
-            "images_per_s": round(reference, 1)})
+    # Each measurement: (label, function returning {what: img/s}).
+    plain = {"model": "vgg 32/64/96", "precision": "bf16", "augment": "basic"}
+    measurements = [(plain, lambda: {"plain script": plain_script(x, y, args.epochs)})]
     for name in args.models.split(","):
         plan = PLAN[name]
         for precision in plan["precisions"]:
+            if args.precisions and precision not in args.precisions.split(","):
+                continue
             mixed = precision == "bf16"
             augments = plan["augments"] if precision == plan["precisions"][0] else plan["augments"][:1]
             for augment in augments:
-                train_rate, epoch_rate = toolkit(name, mixed, augment, args.epochs, args.limit)
-                record({"what": "toolkit", "model": name, "precision": precision, "augment": augment,
-                        "images_per_s": round(train_rate, 1)})
-                record({"what": "toolkit, full epoch (val + checkpoint)", "model": name, "precision": precision,
-                        "augment": augment, "images_per_s": round(epoch_rate, 1)})
-            record({"what": "bare fit", "model": name, "precision": precision, "augment": "none",
-                    "images_per_s": round(bare_fit(name, x, y, mixed, args.epochs), 1)})
-    for row in rows:
-        row["vs_plain_script"] = round(row["images_per_s"] / reference, 2)
-    for row in rows:  # the price of augmentation: the same run with --augment none
+                if args.augments and augment not in args.augments.split(","):
+                    continue
+                measurements.append(({"model": name, "precision": precision, "augment": augment},
+                                     lambda n=name, m=mixed, a=augment: dict(zip(
+                                         ("toolkit", "toolkit, full epoch (val + checkpoint)"),
+                                         toolkit(n, m, a, args.epochs, args.limit)))))
+            if not args.no_bare_fit:
+                measurements.append(({"model": name, "precision": precision, "augment": "none"},
+                                     lambda n=name, m=mixed: {"bare fit": bare_fit(n, x, y, m, args.epochs)}))
+
+    samples: dict[tuple, list[float]] = {}  # (what, model, precision, augment) -> img/s per round
+    for round_index in range(args.repeats):
+        for label, measure in measurements:
+            for what, rate in measure().items():
+                key = (what, label["model"], label["precision"], label["augment"])
+                samples.setdefault(key, []).append(rate)
+                print(f"round {round_index + 1}/{args.repeats}  {what:<38} {label['model']:<12} "
+                      f"{label['precision']:<8} {label['augment']:<6} {rate:>8.0f} img/s", flush=True)
+
+    reference = samples[("plain script", *plain.values())]
+    rows = []
+    for (what, model, precision, augment), rates in samples.items():
+        ratios = [rate / ref for rate, ref in zip(rates, reference)]  # each against the same round's script
+        rows.append({"what": what, "model": model, "precision": precision, "augment": augment,
+                     "images_per_s": round(float(np.median(rates)), 1), "vs_plain_script": round(float(np.median(ratios)), 2),
+                     "rounds_images_per_s": [round(r, 1) for r in rates],
+                     "rounds_vs_plain_script": [round(r, 3) for r in ratios]})
+    for row in rows:  # the price of augmentation: the same run with --augment none, round by round
         if row["what"] == "toolkit" and row["augment"] != "none":
-            plain = next((r for r in rows if r["what"] == "toolkit" and r["model"] == row["model"]
-                          and r["precision"] == row["precision"] and r["augment"] == "none"), None)
-            if plain:
-                row["augment_cost_percent"] = round(100 * (1 - row["images_per_s"] / plain["images_per_s"]), 1)
+            unaugmented = next((r for r in rows if r["what"] == "toolkit" and r["model"] == row["model"]
+                                and r["precision"] == row["precision"] and r["augment"] == "none"), None)
+            if unaugmented:
+                costs = [1 - a / b for a, b in zip(row["rounds_images_per_s"], unaugmented["rounds_images_per_s"])]
+                row["augment_cost_percent"] = round(100 * float(np.median(costs)), 1)
 
     print()
-    print(f"{'what':<34} {'model':<12} {'precision':<9} {'augment':<8} {'img/s':>7} {'x plain':>8} {'aug cost':>9}")
+    print(f"{'what':<38} {'model':<12} {'precision':<9} {'augment':<8} {'img/s':>7} {'x plain':>8} "
+          f"{'min..max':>11} {'aug cost':>9}")
     for row in rows:
         cost = f"{row['augment_cost_percent']:.1f}%" if "augment_cost_percent" in row else ""
-        print(f"{row['what']:<34} {row['model']:<12} {row['precision']:<9} {row['augment']:<8} "
-              f"{row['images_per_s']:>7.0f} {row['vs_plain_script']:>7.2f}x {cost:>9}")
-    _write(out, args, {"benchmark": "train_throughput", "train_images": len(x), "batch_size": 128, "rows": rows})
+        spread = f"{min(row['rounds_vs_plain_script']):.2f}..{max(row['rounds_vs_plain_script']):.2f}"
+        print(f"{row['what']:<38} {row['model']:<12} {row['precision']:<9} {row['augment']:<8} "
+              f"{row['images_per_s']:>7.0f} {row['vs_plain_script']:>7.2f}x {spread:>11} {cost:>9}")
+    _write(args.out, args, {"benchmark": "train_throughput", "train_images": len(x), "batch_size": 128,
+                            "rounds": args.repeats, "rows": rows})
 
 
 def _write(out: Path, args, result: dict) -> None:

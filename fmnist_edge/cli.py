@@ -18,7 +18,7 @@ from .distribution import STRATEGIES
 from .benchmarking.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
 from .conversion import DEFAULT_ONNX_OPSET
 from .optimization import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
-from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES
+from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES, TrainSettings
 from .workflow import PIPELINE_BENCH_RUNS
 
 
@@ -42,7 +42,7 @@ def cli() -> None:
 
 # Training options, shared by `train` and `pipeline`, in --help order.
 _TRAIN_OPTIONS = (
-    click.option("--model", default=None, help="Zoo model (see `fmnist-edge models`).  [default: vgg198k]"),
+    click.option("--model", default=None, help=f"Zoo model (see `fmnist-edge models`).  [default: {TrainSettings.model}]"),
     click.option("--dataset", type=click.Choice(DATASETS), default=None, help="fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).  [default: fashion]"),
     click.option("--recipe", type=click.Choice(RECIPES), default="best", show_default=True,
                  help="Defaults for the options below: our best set-up, or the model's published one."),
@@ -56,6 +56,12 @@ _TRAIN_OPTIONS = (
     click.option("--label-smoothing", type=float, default=None),
     click.option("--weight-decay", type=float, default=None,
                  help="Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step)."),
+    click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
+                 help="Distil from this trained run (repeat for an ensemble: their predictions are averaged)."),
+    click.option("--temperature", type=float, default=None,
+                 help=f"Distillation temperature for teachers and model alike.  [default: {TrainSettings.temperature:g}]"),
+    click.option("--distill-weight", type=float, default=None,
+                 help=f"Share of the loss on the teachers' soft targets; the rest on the labels.  [default: {TrainSettings.distill_weight:g}]"),
     click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
                  help="Stop after PATIENCE epochs without a better validation accuracy."),
     click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch."),

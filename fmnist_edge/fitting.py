@@ -1,16 +1,22 @@
 """What every loop that fits a Keras model shares: training (`train`) and the fine-tuning of
 `quantize` (QAT, pruning) build their input pipelines, optimizer, loss and precision policy here,
 from the same settings, so a fine-tuned model sees exactly the data and objective it was trained on.
+Knowledge distillation from teacher runs (`train --teacher`) is part of that objective, so it lives here.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
+from pathlib import Path
 
 import numpy as np
 
 from . import _tf
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options
+from .errors import RunDirError
+from .keras_files import load_run_model
+from .rundir import RunDir, read_json
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):
@@ -41,20 +47,134 @@ def precision_policy(mixed: bool):
 
 
 def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, num_classes: int,
-                 settings, distribution: Distribution, device: str | None = None):
+                 settings, distribution: Distribution, device: str | None = None,
+                 distillation: "Distillation | None" = None):
     """(training batches, validation batches or None) as `settings` (a TrainSettings) says: its batch size,
-    augmentation and seed; shuffled and augmented for training only; `device`: prefetch there (one GPU)."""
+    augmentation and seed; shuffled and augmented for training only; `device`: prefetch there (one GPU);
+    `distillation`: the teachers' soft targets ride with the labels."""
+    targets = distillation.add_soft_targets if distillation else None
     train = distribute_options(make_dataset(x_train, y_train, num_classes, settings.batch_size,
-                                            augment=settings.augment, shuffle=True, seed=settings.seed, device=device),
-                               distribution)
-    val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size), distribution) \
-        if len(x_val) else None
+                                            augment=settings.augment, shuffle=True, seed=settings.seed, device=device,
+                                            targets=targets), distribution)
+    val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets),
+                             distribution) if len(x_val) else None
     return train, val
 
 
-def compile_classifier(model, optimizer, label_smoothing: float = 0.0) -> None:
-    """The one objective: categorical cross-entropy (with the run's label smoothing) and accuracy."""
+def compile_classifier(model, optimizer, label_smoothing: float = 0.0, distillation: "Distillation | None" = None) -> None:
+    """The one objective: categorical cross-entropy (with the run's label smoothing) and accuracy; with
+    `distillation`, its loss and an accuracy that reads the labels' half of y."""
     keras = _tf.keras()
+    if distillation:
+        model.compile(optimizer=optimizer, loss=distillation.loss(label_smoothing),
+                      metrics=[LabelAccuracy(distillation.num_classes)])
+        return
     model.compile(optimizer=optimizer,
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+
+
+# Knowledge distillation (Hinton et al. 2015, "Distilling the knowledge in a neural network").
+# The teachers run inside the input pipeline, on the very batch the model sees (augmented alike), and
+# their averaged soft predictions travel with the labels: y becomes [one-hot labels | soft targets].
+# So the model, its saved file, its checkpoints and resume are exactly those of plain training; only
+# the loss and the accuracy metric know that y is two halves.
+
+class Distillation:
+    """Teacher models, the temperature and the share of the loss on their soft targets."""
+
+    def __init__(self, teachers: list, temperature: float, weight: float, num_classes: int):
+        self.teachers, self.temperature, self.weight, self.num_classes = teachers, temperature, weight, num_classes
+
+    @classmethod
+    def from_settings(cls, settings, data_record: dict, recorded: list[dict] | None = None
+                      ) -> tuple["Distillation | None", list[dict]]:
+        """The teachers `settings.teachers` names, each checked to be a complete run on the same data
+        (`data_record`: run.json's "data" of the run being trained), and their records for run.json.
+        `recorded`: the records a resumed run made at its start; a teacher changed since is refused."""
+        if not settings.teachers:
+            return None, []
+        shape, classes = tuple(data_record["image_shape"]), data_record["classes"]
+        models, records = [], []
+        for given in settings.teachers:
+            run_dir = RunDir(Path(given))
+            record = run_dir.read_finished_run()
+            teacher_data = record.get("data") or {}
+            if (teacher_data.get("dataset"), teacher_data.get("classes"), tuple(teacher_data.get("image_shape") or ())) \
+                    != (data_record["dataset"], classes, shape):
+                raise RunDirError(f"{given}: a teacher must be trained on the same data ({data_record['dataset']}, "
+                                  f"{len(classes)} classes, input {shape}); it was trained on "
+                                  f"{teacher_data.get('dataset')}, input {tuple(teacher_data.get('image_shape') or ())}")
+            model_path = run_dir.require_model()
+            models.append(load_run_model(model_path, record["settings"]["model"], shape, len(classes)))
+            metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+            records.append({"run": str(given), "model": record["settings"]["model"],
+                            "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+                            "test_accuracy": metrics.get("test_accuracy")})
+        for before, now in zip(recorded or [], records):
+            if before["sha256"] != now["sha256"]:
+                raise RunDirError(f"{now['run']}: the teacher's model.keras changed since this run started "
+                                  f"(sha256 {before['sha256'][:12]}... then, {now['sha256'][:12]}... now)")
+        return cls(models, settings.temperature, settings.distill_weight, len(classes)), records
+
+    def add_soft_targets(self, x, y):
+        """(x, y) -> (x, [y | the teachers' mean prediction at the temperature]); a tf.data map function."""
+        tf = _tf.tf()
+        soft = tf.add_n([_soften(teacher(x, training=False), self.temperature) for teacher in self.teachers])
+        return x, tf.concat([y, soft / len(self.teachers)], axis=-1)
+
+    def loss(self, label_smoothing: float = 0.0):
+        return DistillationLoss(self.num_classes, self.temperature, self.weight, label_smoothing)
+
+
+def _soften(probabilities, temperature: float):
+    """softmax(logits / T) from softmax(logits): log p differs from the logits by a constant per row."""
+    tf = _tf.tf()
+    log_p = tf.math.log(tf.maximum(tf.cast(probabilities, tf.float32), 1e-12))
+    return tf.nn.softmax(log_p / temperature, axis=-1)
+
+
+def _keras_serializable(cls):
+    return _tf.keras().saving.register_keras_serializable(package="fmnist_edge")(cls)
+
+
+@_keras_serializable
+class DistillationLoss(_tf.keras().losses.Loss):
+    """(1 - weight) x cross-entropy with the labels + weight x T^2 x KL(teachers' soft targets || the model's
+    output at T). T^2 keeps the soft term's gradients the size of the hard term's whatever T (Hinton et al.)."""
+
+    def __init__(self, num_classes: int, temperature: float, weight: float, label_smoothing: float = 0.0,
+                 name: str = "distillation", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_classes, self.temperature, self.weight = num_classes, temperature, weight
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        tf, keras = _tf.tf(), _tf.keras()
+        labels, soft_targets = y_true[:, :self.num_classes], y_true[:, self.num_classes:]
+        y_pred = tf.cast(y_pred, tf.float32)
+        hard = keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.label_smoothing)
+        log_student = tf.nn.log_softmax(tf.math.log(tf.maximum(y_pred, 1e-12)) / self.temperature, axis=-1)
+        log_teacher = tf.math.log(tf.maximum(soft_targets, 1e-12))
+        kl = tf.reduce_sum(soft_targets * (log_teacher - log_student), axis=-1)
+        return (1.0 - self.weight) * hard + self.weight * self.temperature ** 2 * kl
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "temperature": self.temperature,
+                "weight": self.weight, "label_smoothing": self.label_smoothing}
+
+
+@_keras_serializable
+class LabelAccuracy(_tf.keras().metrics.MeanMetricWrapper):
+    """Categorical accuracy against the first `num_classes` columns of y (the labels, without soft targets)."""
+
+    def __init__(self, num_classes: int, name: str = "accuracy", dtype=None):
+        super().__init__(_label_accuracy, name=name, dtype=dtype, num_classes=num_classes)
+        self.num_classes = num_classes
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
+
+
+def _label_accuracy(y_true, y_pred, num_classes):
+    return _tf.keras().metrics.categorical_accuracy(y_true[:, :num_classes], y_pred)

@@ -19,7 +19,7 @@ one line naming the file and the layer.
     qat = load_keras_model("runs/vgg/optimized/qat/model.h5", quantized=True)
 
 It is also the artifact layer the stages share, so that none of them imports another: the
-loaders of a run's models (`load_float32_model`, `load_qat_model`) and `evaluate_model`, which
+loaders of a run's models (`load_run_model`, `load_float32_model`, `load_qat_model`) and `evaluate_model`, which
 scores a saved model on the official test set.
 """
 from __future__ import annotations
@@ -145,23 +145,30 @@ def load_qat_model(path: str | Path):
     return load_keras_model(path, quantized=True)
 
 
+def load_run_model(model_path: str | Path, model_name: str, image_shape, num_classes: int):
+    """A run's saved model, as saved (its precision included), checked against what run.json names."""
+    model = load_keras_model(model_path)
+    expected_model = build_model(model_name, image_shape, num_classes)
+    # run.json and the model file must describe the same network: a mismatch would export, bench and
+    # name one model as another.
+    found = (model.name, int(model.count_params()), tuple(model.input_shape[1:]))
+    expected = (expected_model.name, int(expected_model.count_params()), tuple(expected_model.input_shape[1:]))
+    if found != expected:
+        raise RunDirError(f"{model_path}: holds {found[0]} ({found[1]:,} parameters, input {found[2]}), but the run "
+                          f"names {model_name} ({expected[1]:,} parameters, input {expected[2]})")
+    return model
+
+
 def load_float32_model(model_path: str | Path, model_name: str, image_shape, num_classes: int):
     """A saved model with float32 compute: TFLite has no bf16/fp16 kernels for a mixed-precision graph.
 
     Mixed-precision models keep float32 variables, so rebuilding the architecture under the
     float32 policy and copying the weights gives the same model in float32.
     """
-    model = load_keras_model(model_path)
-    float32 = build_model(model_name, image_shape, num_classes)
-    # run.json and the model file must describe the same network: a mismatch would export, bench and
-    # name one model as another.
-    found = (model.name, int(model.count_params()), tuple(model.input_shape[1:]))
-    expected = (float32.name, int(float32.count_params()), tuple(float32.input_shape[1:]))
-    if found != expected:
-        raise RunDirError(f"{model_path}: holds {found[0]} ({found[1]:,} parameters, input {found[2]}), but the run "
-                          f"names {model_name} ({expected[1]:,} parameters, input {expected[2]})")
+    model = load_run_model(model_path, model_name, image_shape, num_classes)
     if all(layer.compute_dtype in (None, "float32") for layer in model.layers):
         return model
+    float32 = build_model(model_name, image_shape, num_classes)
     float32.set_weights(model.get_weights())
     return float32
 

@@ -31,6 +31,9 @@ class TrainSettings:
     augment: str = "basic"  # shift + flip: +0.5-1 point on Fashion-MNIST at no size cost
     label_smoothing: float = 0.0  # off unless measured to help a model
     weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
+    teachers: tuple[str, ...] = ()  # run directories to distil from (their averaged soft predictions)
+    temperature: float = 4.0  # softens teachers' and student's outputs alike (Hinton et al. 2015; 4 is the usual choice)
+    distill_weight: float = 0.9  # share of the loss on the teachers' soft targets; the rest is the labels' cross-entropy
     early_stopping: int | None = None  # patience in epochs on val accuracy; None = train all epochs
     val_split: float = 0.1  # 6,000 images select the best epoch; the 10k test set never does
     limit: int | None = None  # first N training images, for quick runs
@@ -55,6 +58,10 @@ class TrainSettings:
             raise FmnistEdgeError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.weight_decay < 1.0:
             raise FmnistEdgeError(f"--weight-decay must be in [0, 1), got {self.weight_decay}")
+        if not self.temperature > 0:
+            raise FmnistEdgeError(f"--temperature must be positive, got {self.temperature}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise FmnistEdgeError(f"--distill-weight must be in [0, 1], got {self.distill_weight}")
         if self.early_stopping is not None and self.early_stopping < 1:
             raise FmnistEdgeError(f"--early-stopping patience must be at least 1, got {self.early_stopping}")
         if not 0.0 <= self.val_split < 1.0:
@@ -71,7 +78,10 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainSettings":
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        values = {k: v for k, v in values.items() if k in known}
+        if "teachers" in values:  # JSON gives a list; the settings stay hashable
+            values["teachers"] = tuple(values["teachers"])
+        return cls(**values)
 
 
 # The published set-ups, as far as each paper states them. Fields a paper leaves
@@ -117,6 +127,7 @@ def resolve_settings(model: str = TrainSettings.model, recipe: str = "best", **o
     table = PAPER_RECIPES if recipe == "paper" else BEST_RECIPES
     values: dict[str, Any] = {"model": model, "recipe": recipe, **table.get(model, {})}
     values.update({k: v for k, v in overrides.items() if v is not None})
+    values["teachers"] = tuple(values.get("teachers", ()))
     unknown = set(values) - {f.name for f in dataclasses.fields(TrainSettings)}
     if unknown:
         raise TypeError(f"unknown training settings: {', '.join(sorted(unknown))}")

@@ -31,7 +31,7 @@ from . import _tf, report
 from .data import Dataset, load_dataset, split_train_val
 from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
-from .fitting import compile_classifier, fit_datasets, make_optimizer, precision_policy
+from .fitting import Distillation, compile_classifier, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import cpu_model, package_version
@@ -108,6 +108,7 @@ def train(
     """
     if progress not in PROGRESS_MODES:
         raise ValueError(f"progress must be one of {PROGRESS_MODES}")
+    overrides = {k: (None if v == () else v) for k, v in overrides.items()}  # an empty --teacher list: not given
     # First, before anything starts TensorFlow's runtime: a logical CPU split must precede it.
     distribution = make_distribution(strategy, devices, logical_cpus)
     if resume:
@@ -129,14 +130,21 @@ def train(
         settings = resolve_settings(model or TrainSettings.model, recipe, **overrides)
         get_model_info(settings.model)  # an unknown name, like bad data, fails before any directory exists
         data = _load_data(settings)
+        record = _new_record(settings)
+    # Teachers are checked before a new run's directory exists; a resumed run insists on the very same files.
+    distillation, teachers = Distillation.from_settings(
+        settings, {"dataset": settings.dataset, "image_shape": list(data.image_shape), "classes": list(data.class_names)},
+        record.get("teachers"))
+    if teachers:
+        record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
+    record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
+    if not resume:
         root = Path(out) if out else Path("runs") / settings.model
         run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
-        record = _new_record(settings)
-    record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
     with lock:
-        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr).run()
+        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation).run()
 
 
 def _load_data(settings: TrainSettings) -> Dataset:
@@ -146,9 +154,9 @@ def _load_data(settings: TrainSettings) -> Dataset:
 
 class _Trainer:
     def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str,
-                 distribution: Distribution, scale_lr: bool = False):
+                 distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None):
         self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
-        self.distribution, self.scale_lr = distribution, scale_lr
+        self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation
         self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
         if not distribution.is_chief:
             self.progress = "none"  # one voice per job: the chief's
@@ -164,7 +172,8 @@ class _Trainer:
         dist = self.distribution
         # One GPU: batches are prefetched onto it. Several devices: the strategy distributes them itself.
         device = "/gpu:0" if dist.name == "one" and _tf.tf().config.list_physical_devices("GPU") else None
-        train_ds, val_ds = fit_datasets(x_train, y_train, x_val, y_val, self.data.num_classes, s, dist, device)
+        train_ds, val_ds = fit_datasets(x_train, y_train, x_val, y_val, self.data.num_classes, s, dist, device,
+                                        self.distillation)
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
         lr_scale = dist.replicas if self.scale_lr else 1
 
@@ -173,7 +182,7 @@ class _Trainer:
             optimizer = _optimizer(s, steps_per_epoch, lr_scale)
             if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
                 optimizer.exclude_from_weight_decay(var_list=[v for v in net.trainable_variables if len(v.shape) <= 1])
-            compile_classifier(net, optimizer, s.label_smoothing)
+            compile_classifier(net, optimizer, s.label_smoothing, self.distillation)
             recorder = _RunRecorder(self, len(x_train), has_validation=val_ds is not None)
             callbacks = [
                 keras.callbacks.TerminateOnNaN(),

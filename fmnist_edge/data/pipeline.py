@@ -9,7 +9,7 @@ Levels:
     basic   + random shift of up to `MAX_SHIFT_PX` pixels (zero fill) and horizontal flip
     strong  + random erasing (one random rectangle per image, probability 0.5)
     photo   basic + camera conditions as they look after the photo conversion of
-            docs/preprocessing.md (half the images): a small rotation and scale, blur,
+            docs/preprocessing.md (PHOTO_PROBABILITY of the images): a small rotation and scale, blur,
             contrast (gamma), a faint background residue with a gradient, sensor noise and
             the loss of detail of a low-resolution or compressed picture
 """
@@ -48,6 +48,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     device: str | None = None,
+    targets=None,
 ):
     """A batched tf.data.Dataset of (float32 images (B, H, W, 1) in [0, 1], one-hot labels (B, C)).
 
@@ -58,6 +59,8 @@ def make_dataset(
         shuffle: reshuffle every epoch (training); evaluation sets keep their order.
         device: prefetch finished batches onto this device ("/gpu:0"), so a GPU never waits for the
             host's copy; None leaves them in host memory.
+        targets: a map function (images, one-hot labels) -> (images, y) on the finished batches, e.g.
+            adding a teacher's soft targets to the labels (knowledge distillation).
 
     Example:
         >>> ds = make_dataset(data.x_train, data.y_train, 10, 128, augment="basic", shuffle=True)
@@ -69,6 +72,8 @@ def make_dataset(
     ds = ds.batch(batch_size)
     transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed)
     ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if targets is not None:
+        ds = ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment == "none" and not shuffle:
         ds = ds.cache()  # evaluation batches are identical every epoch: compute them once
     if device is not None:

@@ -1,0 +1,134 @@
+"""Knowledge distillation (`train --teacher`): the loss's arithmetic, the soft targets, what a distilled
+run records, and the teachers it refuses."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fmnist_edge.cli import cli
+from fmnist_edge.fitting import Distillation, DistillationLoss, _soften
+
+pytestmark = pytest.mark.slow
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+LOGITS = np.array([[2.0, 0.5, -1.0, 0.0], [-0.3, 1.7, 0.2, 3.1]])
+LABELS = np.eye(4)[[0, 3]]
+
+
+def test_soften_is_the_softmax_of_the_logits_over_the_temperature():
+    # The models output probabilities; softening them must equal softening the logits they came from.
+    np.testing.assert_allclose(_soften(_softmax(LOGITS), 4.0).numpy(), _softmax(LOGITS / 4.0), rtol=1e-5)
+
+
+def test_loss_is_the_weighted_sum_of_the_label_and_soft_terms():
+    student, teacher = _softmax(LOGITS), _softmax(np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]]))
+    t, w = 3.0, 0.75
+    soft_t, soft_s = _softmax(np.log(teacher) / t), _softmax(LOGITS / t)
+    hard = -np.sum(LABELS * np.log(student), axis=-1)
+    kl = np.sum(soft_t * (np.log(soft_t) - np.log(soft_s)), axis=-1)
+    expected = np.mean((1 - w) * hard + w * t * t * kl)
+
+    y = np.concatenate([LABELS, soft_t], axis=-1).astype(np.float32)
+    got = float(DistillationLoss(4, t, w)(y, student.astype(np.float32)))
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_student_that_matches_its_teachers_pays_only_the_label_term():
+    student = _softmax(LOGITS).astype(np.float32)
+    y = np.concatenate([LABELS, _softmax(LOGITS / 2.0)], axis=-1).astype(np.float32)
+    hard = np.mean(-np.sum(LABELS * np.log(student), axis=-1))
+    assert float(DistillationLoss(4, 2.0, 0.6)(y, student)) == pytest.approx(0.4 * hard, rel=1e-5)
+    assert float(DistillationLoss(4, 2.0, 0.0)(y, student)) == pytest.approx(hard, rel=1e-5)
+
+
+def test_soft_targets_are_the_teachers_mean_at_the_temperature():
+    class Fixed:  # a stand-in teacher: a Keras model is called the same way
+        def __init__(self, logits):
+            self.probabilities = _softmax(logits).astype(np.float32)
+
+        def __call__(self, x, training=False):
+            return self.probabilities
+
+    a, b = np.array([[3.0, 0.0, 0.0, 0.0]] * 2), np.array([[0.0, 0.0, 0.0, 3.0]] * 2)
+    distillation = Distillation([Fixed(a), Fixed(b)], temperature=2.0, weight=0.9, num_classes=4)
+    _, y = distillation.add_soft_targets(np.zeros((2, 28, 28, 1), np.float32), LABELS.astype(np.float32))
+    y = y.numpy()
+    np.testing.assert_array_equal(y[:, :4], LABELS)
+    np.testing.assert_allclose(y[:, 4:], (_softmax(a / 2) + _softmax(b / 2)) / 2, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    out = tmp_path_factory.mktemp("teacher") / "mlp"
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "2000", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_distilled_run_records_its_teachers_and_learns(teacher, tmp_path):
+    out = tmp_path / "student"
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "2000", "--teacher",
+                                      str(teacher), "--teacher", str(teacher), "--temperature", "2", "--out", str(out),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "run.json").read_text())
+    assert record["settings"]["teachers"] == [str(teacher)] * 2
+    assert record["settings"]["temperature"] == 2.0 and record["settings"]["distill_weight"] == 0.9
+    sha = __import__("hashlib").sha256((teacher / "model.keras").read_bytes()).hexdigest()
+    teacher_accuracy = json.loads((teacher / "metrics.json").read_text())["test_accuracy"]
+    assert record["teachers"] == [{"run": str(teacher), "model": "mlp", "sha256": sha,
+                                   "test_accuracy": teacher_accuracy}] * 2
+    # The accuracy columns are the labels' accuracy, not a comparison with the wider y.
+    assert 0.35 < record["history"][0]["val_accuracy"] <= 1.0
+    assert json.loads(result.output)["test_accuracy"] > 0.35
+
+
+def test_a_resumed_run_refuses_a_teacher_that_changed(teacher, tmp_path):
+    moved = tmp_path / "teacher"
+    shutil.copytree(teacher, moved)
+    out = tmp_path / "student"
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "2", "--limit", "1000", "--teacher",
+                                      str(moved), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "run.json").read_text())
+    record["status"], record["epochs_completed"] = "interrupted", 1
+    (out / "run.json").write_text(json.dumps(record))
+    (moved / "model.keras").write_bytes((out / "model.keras").read_bytes())  # another model in its place
+
+    result = CliRunner().invoke(cli, ["train", "--resume", "--out", str(out)])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines()[-1].startswith(f"Error: {moved}: the teacher's model.keras changed")
+
+
+@pytest.fixture(scope="module")
+def closet_dir(fashion_mnist, tmp_path_factory):
+    from fmnist_edge.data import make_closet, save_closet
+
+    out = tmp_path_factory.mktemp("closet")
+    save_closet(make_closet(fashion_mnist, n_train=600, n_test=100, seed=0), out)
+    return out
+
+
+@pytest.mark.parametrize("case, args, message", [
+    ("not a run", ["--teacher", "{tmp}"], "not a run directory (no run.json)"),
+    ("temperature", ["--teacher", "{teacher}", "--temperature", "0"], "--temperature must be positive, got 0.0"),
+    ("weight", ["--teacher", "{teacher}", "--distill-weight", "1.5"], "--distill-weight must be in [0, 1], got 1.5"),
+    ("other data", ["--teacher", "{teacher}", "--dataset", "closet", "--data-dir", "{closet}"],
+     "a teacher must be trained on the same data (closet, 9 classes, input (64, 128, 1))"),
+])
+def test_bad_teachers_get_one_line_and_no_run_directory(teacher, tmp_path, closet_dir, case, args, message):
+    out = tmp_path / "student"
+    args = [a.format(tmp=tmp_path, teacher=teacher, closet=closet_dir) for a in args]
+    model = ["--model", "mresnet"] if case == "other data" else ["--model", "mlp"]
+    result = CliRunner().invoke(cli, ["train", *model, "--epochs", "1", "--limit", "500", "--out", str(out), *args])
+    assert result.exit_code != 0
+    assert message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not out.exists()
