@@ -11,6 +11,8 @@ best recipe trains on, batch 128:
   `photo`, to price them), validation and per-epoch checkpoints included in the run but not in
   the training img/s (run.json's own figure, which `fmnist-edge train` prints);
 - `toolkit, full epoch`: the same run's epoch wall time, validation and checkpointing included;
+- `toolkit, N step(s) per execution` (`--steps-per-execution N`): the recipe's run with another
+  number of training steps per call of Keras' compiled function than training's default;
 - `bare fit`: the ceiling: the same model, `fit` on float batches cached in memory, no augmentation.
 
 This machine is shared and noisy: compare the ratios within one run, not absolute figures
@@ -42,7 +44,7 @@ from fmnist_edge.data import load_fashion_mnist, split_train_val
 from fmnist_edge.machine import cpu_model, package_version
 from fmnist_edge.models import build_model
 from fmnist_edge.fitting import precision_policy
-from fmnist_edge.training import train
+from fmnist_edge import training
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
 
@@ -114,14 +116,20 @@ def bare_fit(name: str, x, y, mixed: bool, epochs: int) -> float:
     return len(x) / timer.seconds[-1]
 
 
-def toolkit(name: str, mixed: bool, augment: str, epochs: int, limit: int | None) -> tuple[float, float]:
-    """`fmnist_edge.train` itself: (training img/s of the last epoch, img/s over that epoch's wall time)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        run = train(name, Path(tmp) / "run", epochs=epochs, mixed_precision=mixed, augment=augment, limit=limit,
-                    progress="none")
-        last = run.record["history"][-1]
-        images = run.record["data"]["train"]
-    return last["train_images_per_s"], images / last["seconds"]
+def toolkit(name: str, mixed: bool, augment: str, epochs: int, limit: int | None,
+            steps_per_execution: int | None = None) -> tuple[float, float]:
+    """`fmnist_edge.train` itself: (training img/s of the last epoch, img/s over that epoch's wall time).
+    `steps_per_execution`: in place of training's own STEPS_PER_EXECUTION, to price it."""
+    default = training.STEPS_PER_EXECUTION
+    training.STEPS_PER_EXECUTION = steps_per_execution or default
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = training.train(name, Path(tmp) / "run", epochs=epochs, mixed_precision=mixed, augment=augment,
+                                 limit=limit, progress="none")
+    finally:
+        training.STEPS_PER_EXECUTION = default
+    last = run.record["history"][-1]
+    return last["train_images_per_s"], run.record["data"]["train"] / last["seconds"]
 
 
 def main() -> None:
@@ -132,6 +140,9 @@ def main() -> None:
     parser.add_argument("--precisions", default=None, help="only these precisions (bf16,float32); default: the plan's")
     parser.add_argument("--augments", default=None, help="only these augmentations; default: the plan's")
     parser.add_argument("--no-bare-fit", action="store_true", help="skip the bare-fit ceiling")
+    parser.add_argument("--steps-per-execution", default=None, metavar="LIST",
+                        help="also measure the recipe's augmentation with these steps per execution (e.g. 1), "
+                             "against training's default")
     parser.add_argument("--repeats", type=int, default=1,
                         help="rounds; each round measures the plain script and every row once, in turn, so each "
                              "ratio compares figures taken minutes apart; the table shows medians")
@@ -160,6 +171,11 @@ def main() -> None:
                                      lambda n=name, m=mixed, a=augment: dict(zip(
                                          ("toolkit", "toolkit, full epoch (val + checkpoint)"),
                                          toolkit(n, m, a, args.epochs, args.limit)))))
+            for steps in (args.steps_per_execution or "").split(",") if args.steps_per_execution else []:
+                measurements.append(({"model": name, "precision": precision, "augment": augments[0]},
+                                     lambda n=name, m=mixed, a=augments[0], k=int(steps): {
+                                         f"toolkit, {k} step(s) per execution": toolkit(n, m, a, args.epochs,
+                                                                                        args.limit, k)[0]}))
             if not args.no_bare_fit:
                 measurements.append(({"model": name, "precision": precision, "augment": "none"},
                                      lambda n=name, m=mixed: {"bare fit": bare_fit(n, x, y, m, args.epochs)}))

@@ -61,17 +61,17 @@ def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_
     return train, val
 
 
-def compile_classifier(model, optimizer, label_smoothing: float = 0.0, distillation: "Distillation | None" = None) -> None:
+def compile_classifier(model, optimizer, label_smoothing: float = 0.0, distillation: "Distillation | None" = None,
+                       steps_per_execution: int = 1) -> None:
     """The one objective: categorical cross-entropy (with the run's label smoothing) and accuracy; with
     `distillation`, its loss and an accuracy that reads the labels' half of y."""
     keras = _tf.keras()
     if distillation:
-        model.compile(optimizer=optimizer, loss=distillation.loss(label_smoothing),
-                      metrics=[LabelAccuracy(distillation.num_classes)])
-        return
-    model.compile(optimizer=optimizer,
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+        loss, metric = distillation.loss(label_smoothing), LabelAccuracy(distillation.num_classes)
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+        metric = keras.metrics.CategoricalAccuracy(name="accuracy")
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric], steps_per_execution=steps_per_execution)
 
 
 # Knowledge distillation (Hinton et al. 2015, "Distilling the knowledge in a neural network").

@@ -209,7 +209,7 @@ def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
                                   dict(loss=float("nan"), accuracy=0.1, val_loss=float("nan"), val_accuracy=0.1)]):
         recorder.on_epoch_begin(epoch)
         recorder.on_epoch_end(epoch, logs)
-    assert recorder.diverged_epoch == 3
+    assert recorder.diverged_epoch == 3 and net.stop_training
     assert trainer.record["best"] == {"epoch": 1, "val_accuracy": 0.70, "monitor": "val_accuracy"}
     assert trainer.record["epochs_completed"] == 3
     assert (tmp_path / "r" / "model.keras").is_file()
