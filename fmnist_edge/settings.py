@@ -113,6 +113,8 @@ BEST_RECIPES: dict[str, dict[str, Any]] = {
     # SGD with Nesterov momentum, lr 0.1 and weight decay 5e-4 (decoupled, x lr) beat Adam on vgg-a at 30
     # epochs: 93.72% test against 93.04% (validation 94.78% against 94.30%).
     "vgg-a": dict(mixed_precision=True, optimizer="sgdm", lr=0.1, weight_decay=5e-4),
+    # vgg-t is vgg-a's family at a seventh of its size: vgg-a's recipe until measured otherwise.
+    "vgg-t": dict(mixed_precision=True, optimizer="sgdm", lr=0.1, weight_decay=5e-4),
 }
 
 
