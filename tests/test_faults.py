@@ -5,6 +5,8 @@ Rows here need no trained model (they are refused before any work); the ones tha
 live beside the behaviour they guard (test_keras_files.py: code in a model file; test_training.py: locks).
 """
 import hashlib
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,45 @@ def _a_file(tmp: Path) -> Path:
     return path
 
 
+_LOCKED: list[Path] = []  # made unwritable by a row; made writable again after it
+
+
+def _lock(path: Path) -> None:
+    """Make `path` unwritable for this process: permission bits for a user; the immutable attribute for
+    root, whom permission bits do not stop (CI and these machines run the tests as root)."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True, capture_output=True)
+    else:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    _LOCKED.append(path)
+
+
+@pytest.fixture(autouse=True)
+def _unlock_afterwards():
+    yield
+    while _LOCKED:
+        path = _LOCKED.pop()
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True, capture_output=True)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _read_only_folder(tmp: Path) -> Path:
+    folder = tmp / "locked"
+    folder.mkdir()
+    _lock(folder)
+    return folder
+
+
+def _run_in_read_only_folder(tmp: Path) -> Path:
+    folder = tmp / "locked"
+    folder.mkdir()
+    run = _run_stub(folder)
+    _lock(folder)  # the run's own files stay writable: only moving it aside is refused
+    return run
+
+
 def _empty_folder(tmp: Path) -> Path:
     folder = tmp / "folder"
     folder.mkdir()
@@ -103,6 +144,10 @@ ROWS = [
      "cut.tflite: not a loadable TFLite model"),
     ("train --out inside a file", ["train", "--model", "mlp", "--epochs", "1", "--out", "{fixture}/run"], _a_file, 2,
      "notes.txt/run: cannot create the run directory (Not a directory)"),
+    ("train --out in a read-only folder", ["train", "--model", "mlp", "--epochs", "1", "--out", "{fixture}/run"],
+     _read_only_folder, 2, "locked/run: cannot create the run directory ("),
+    ("train --force on a run in a read-only folder", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
+     _run_in_read_only_folder, 2, "locked/run: cannot replace the old run ("),
     ("check --budget naming a folder", ["check", "--budget", "{fixture}"], _empty_folder, 2,
      "folder: is a folder; give the budget file (e.g. budget.toml)"),
 ]

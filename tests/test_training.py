@@ -97,6 +97,37 @@ def test_force_replaces_a_run(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # the old run, moved aside, is gone too
 
 
+def test_force_over_a_run_with_undeletable_files_trains_and_says_where_they_are(tmp_path):
+    import os
+
+    out = tmp_path / "r"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "run.json").write_text('{"status": "complete"}')
+    stuck = out / "checkpoints" / "stuck.index"
+    stuck.write_text("old")
+    # Root ignores permission bits: the immutable attribute stops it; a user is stopped by the folder's bits.
+    lock = (["chattr", "+i", str(stuck)], ["chattr", "-i"]) if os.geteuid() == 0 else None
+    if lock:
+        subprocess.run(lock[0], check=True)
+    else:
+        (out / "checkpoints").chmod(0o555)
+    try:
+        result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "600",
+                                          "--val-split", "0", "--out", str(out), "--force", "--json"])
+        assert result.exit_code == 0, result.output
+        assert (out / "model.keras").exists() and not (out / "checkpoints" / "stuck.index").exists()
+        trash = [p for p in tmp_path.iterdir() if p.name != "r"]
+        assert [p.name for p in trash] == [f".r.replaced-{os.getpid()}"]
+        assert (trash[0] / "checkpoints" / "stuck.index").read_text() == "old"
+        assert f"could not delete all of the old run; what is left is in {trash[0]}" in result.output
+    finally:
+        for p in tmp_path.rglob("stuck.index"):
+            if lock:
+                subprocess.run([*lock[1], str(p)], check=True)
+            else:
+                p.parent.chmod(0o755)
+
+
 def test_force_never_empties_a_folder_that_is_not_a_run(tmp_path):
     out = tmp_path / "home"
     out.mkdir()
