@@ -38,6 +38,9 @@ def command(settings: TrainSettings, run_name: str) -> str:
     for key, value in settings.to_dict().items():
         if key in ("model", "recipe") or value == defaults.get(key):
             continue
+        if key == "teachers":  # a repeated option
+            parts.extend(f"--teacher {teacher}" for teacher in value)
+            continue
         flag = "--" + key.replace("_", "-")
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts + [f"--out runs/{run_name}"])
