@@ -27,6 +27,7 @@ ENTRIES = {
     "vgg198k": "vgg198k-best",
     "edge-s": "edge-s-best",
     "edge-s-photo": "edge-s-photo",
+    "vgg-t": "vgg-t-best",
 }
 
 
