@@ -6,6 +6,7 @@ Knowledge distillation from teacher runs (`train --teacher`) is part of that obj
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def compile_classifier(model, optimizer, label_smoothing: float = 0.0, distillat
     `distillation`, its loss and an accuracy that reads the labels' half of y."""
     keras = _tf.keras()
     if distillation:
-        loss, metric = distillation.loss(label_smoothing), LabelAccuracy(distillation.num_classes)
+        loss, metric = distillation.loss(label_smoothing), label_accuracy(distillation.num_classes)
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
         metric = keras.metrics.CategoricalAccuracy(name="accuracy")
@@ -124,7 +125,7 @@ class Distillation:
         return x, tf.concat([y, soft / len(self.teachers)], axis=-1)
 
     def loss(self, label_smoothing: float = 0.0):
-        return DistillationLoss(self.num_classes, self.temperature, self.weight, label_smoothing)
+        return distillation_loss(self.num_classes, self.temperature, self.weight, label_smoothing)
 
 
 def _soften(probabilities, temperature: float):
@@ -134,46 +135,57 @@ def _soften(probabilities, temperature: float):
     return tf.nn.softmax(log_p / temperature, axis=-1)
 
 
-def _keras_serializable(cls):
-    return _tf.keras().saving.register_keras_serializable(package="fmnist_edge")(cls)
-
-
-@_keras_serializable
-class DistillationLoss(_tf.keras().losses.Loss):
+def distillation_loss(num_classes: int, temperature: float, weight: float, label_smoothing: float = 0.0):
     """(1 - weight) x cross-entropy with the labels + weight x T^2 x KL(teachers' soft targets || the model's
-    output at T). T^2 keeps the soft term's gradients the size of the hard term's whatever T (Hinton et al.)."""
-
-    def __init__(self, num_classes: int, temperature: float, weight: float, label_smoothing: float = 0.0,
-                 name: str = "distillation", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.num_classes, self.temperature, self.weight = num_classes, temperature, weight
-        self.label_smoothing = label_smoothing
-
-    def call(self, y_true, y_pred):
-        tf, keras = _tf.tf(), _tf.keras()
-        labels, soft_targets = y_true[:, :self.num_classes], y_true[:, self.num_classes:]
-        y_pred = tf.cast(y_pred, tf.float32)
-        hard = keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.label_smoothing)
-        log_student = tf.nn.log_softmax(tf.math.log(tf.maximum(y_pred, 1e-12)) / self.temperature, axis=-1)
-        log_teacher = tf.math.log(tf.maximum(soft_targets, 1e-12))
-        kl = tf.reduce_sum(soft_targets * (log_teacher - log_student), axis=-1)
-        return (1.0 - self.weight) * hard + self.weight * self.temperature ** 2 * kl
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "temperature": self.temperature,
-                "weight": self.weight, "label_smoothing": self.label_smoothing}
+    output at T), y being [labels | soft targets]. T^2 keeps the soft term's gradients the size of the hard
+    term's whatever T (Hinton et al.)."""
+    return _keras_classes()[0](num_classes, temperature, weight, label_smoothing)
 
 
-@_keras_serializable
-class LabelAccuracy(_tf.keras().metrics.MeanMetricWrapper):
+def label_accuracy(num_classes: int):
     """Categorical accuracy against the first `num_classes` columns of y (the labels, without soft targets)."""
+    return _keras_classes()[1](num_classes)
 
-    def __init__(self, num_classes: int, name: str = "accuracy", dtype=None):
-        super().__init__(_label_accuracy, name=name, dtype=dtype, num_classes=num_classes)
-        self.num_classes = num_classes
 
-    def get_config(self):
-        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
+@functools.cache
+def _keras_classes():
+    """The loss and metric classes, made on first use: subclassing Keras at import time would import
+    TensorFlow, which the deploy-only install (predict, the zoo) leaves out."""
+    keras = _tf.keras()
+    serializable = keras.saving.register_keras_serializable(package="fmnist_edge")
+
+    @serializable
+    class DistillationLoss(keras.losses.Loss):
+        def __init__(self, num_classes: int, temperature: float, weight: float, label_smoothing: float = 0.0,
+                     name: str = "distillation", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.num_classes, self.temperature, self.weight = num_classes, temperature, weight
+            self.label_smoothing = label_smoothing
+
+        def call(self, y_true, y_pred):
+            tf = _tf.tf()
+            labels, soft_targets = y_true[:, :self.num_classes], y_true[:, self.num_classes:]
+            y_pred = tf.cast(y_pred, tf.float32)
+            hard = keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.label_smoothing)
+            log_student = tf.nn.log_softmax(tf.math.log(tf.maximum(y_pred, 1e-12)) / self.temperature, axis=-1)
+            log_teacher = tf.math.log(tf.maximum(soft_targets, 1e-12))
+            kl = tf.reduce_sum(soft_targets * (log_teacher - log_student), axis=-1)
+            return (1.0 - self.weight) * hard + self.weight * self.temperature ** 2 * kl
+
+        def get_config(self):
+            return {**super().get_config(), "num_classes": self.num_classes, "temperature": self.temperature,
+                    "weight": self.weight, "label_smoothing": self.label_smoothing}
+
+    @serializable
+    class LabelAccuracy(keras.metrics.MeanMetricWrapper):
+        def __init__(self, num_classes: int, name: str = "accuracy", dtype=None):
+            super().__init__(_label_accuracy, name=name, dtype=dtype, num_classes=num_classes)
+            self.num_classes = num_classes
+
+        def get_config(self):
+            return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
+
+    return DistillationLoss, LabelAccuracy
 
 
 def _label_accuracy(y_true, y_pred, num_classes):

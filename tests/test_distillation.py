@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from fmnist_edge.cli import cli
-from fmnist_edge.fitting import Distillation, DistillationLoss, _soften
+from fmnist_edge.fitting import Distillation, _soften, distillation_loss
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_loss_is_the_weighted_sum_of_the_label_and_soft_terms():
     expected = np.mean((1 - w) * hard + w * t * t * kl)
 
     y = np.concatenate([LABELS, soft_t], axis=-1).astype(np.float32)
-    got = float(DistillationLoss(4, t, w)(y, student.astype(np.float32)))
+    got = float(distillation_loss(4, t, w)(y, student.astype(np.float32)))
     assert got == pytest.approx(expected, rel=1e-5)
 
 
@@ -44,8 +44,8 @@ def test_a_student_that_matches_its_teachers_pays_only_the_label_term():
     student = _softmax(LOGITS).astype(np.float32)
     y = np.concatenate([LABELS, _softmax(LOGITS / 2.0)], axis=-1).astype(np.float32)
     hard = np.mean(-np.sum(LABELS * np.log(student), axis=-1))
-    assert float(DistillationLoss(4, 2.0, 0.6)(y, student)) == pytest.approx(0.4 * hard, rel=1e-5)
-    assert float(DistillationLoss(4, 2.0, 0.0)(y, student)) == pytest.approx(hard, rel=1e-5)
+    assert float(distillation_loss(4, 2.0, 0.6)(y, student)) == pytest.approx(0.4 * hard, rel=1e-5)
+    assert float(distillation_loss(4, 2.0, 0.0)(y, student)) == pytest.approx(hard, rel=1e-5)
 
 
 def test_soft_targets_are_the_teachers_mean_at_the_temperature():
