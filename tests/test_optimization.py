@@ -230,3 +230,18 @@ def test_a_mixed_precision_run_quantizes_in_float32(tmp_path, fashion_mnist):
     result = quantize(run.path, "ptq-fp16", max_drop=1.0, progress="none")
     assert result.metrics["passed"] and abs(result.metrics["drop_pp"]) < 1.0
     assert quantize(run.path, "qat", epochs=1, max_drop=NO_BUDGET, progress="none").metrics["input"]["dtype"] == "uint8"
+
+
+def test_the_default_calibration_size_refuses_only_the_methods_that_calibrate(tmp_path):
+    """A run smaller than the default 500 calibration images: QAT (no calibration) goes ahead; PTQ says why not."""
+    from fmnist_edge.training import train
+
+    small = tmp_path / "small"
+    train("mlp", small, epochs=1, limit=400, progress="none")  # 360 training images after the split
+    result = CliRunner().invoke(cli, ["quantize", str(small), "--method", "ptq-int8"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --calibration 500 is larger than the run's 360 training images\n")
+    result = CliRunner().invoke(cli, ["quantize", str(small), "--method", "qat", "--epochs", "1",
+                                      "--max-drop", str(NO_BUDGET)])
+    assert result.exit_code == 0, result.output
+    assert (small / "optimized" / "qat" / "model.tflite").is_file()
