@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -78,12 +79,22 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A browser that drops a connection mid-response (a reload, a closed tab) is not the page's
+        # error; anything else gets one line, never socketserver's traceback on stderr.
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            print(f"demo server: request from {client_address[0]} failed: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+
+
 @contextlib.contextmanager
 def serving(export_dir: str | Path = DEFAULT_EXPORT, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve the page in a background thread; yields its address (port 0 = any free port)."""
     export_dir = check_demo_files(export_dir).resolve()
     try:
-        server = http.server.ThreadingHTTPServer((host, port), functools.partial(_Handler, export_dir=export_dir))
+        server = _Server((host, port), functools.partial(_Handler, export_dir=export_dir))
     except OSError as exc:
         raise FmnistEdgeError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
