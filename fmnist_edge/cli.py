@@ -232,11 +232,6 @@ def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt
     or .tflite/.onnx files) in its own runtime, against the ResNet-50 baseline."""
     from .benchmarking import bench
 
-    if with_zoo:
-        from . import zoo
-
-        targets = (*targets, *(str(m.verified_path()) for m in zoo.list_models()))
-
     try:
         thread_counts = tuple(int(t) for t in threads.split(","))
     except ValueError:
@@ -256,7 +251,7 @@ def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt
             bars[0].render_progress()
 
         result = bench(list(targets), baseline=baseline, runs=runs, warmup=warmup, threads=thread_counts, batch=batch,
-                       out=out, plot=plot, progress=progress)
+                       out=out, plot=plot, zoo=with_zoo, progress=progress)
         if bars:
             bars[0].label = "measured"
             bars[0].update(bars[0].length - bars[0].pos)

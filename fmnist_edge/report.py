@@ -71,10 +71,13 @@ def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]
     the marker the kind of file (legends for both); only Pareto-front points are labelled, and a label
     that would land on an earlier one is left out, so no text overlaps. A trained baseline is a point
     (a red star); an untrained one has no accuracy and is drawn as a vertical line at its size or latency.
+    Only rows on the baseline's dataset are drawn.
     """
     folder = Path(folder)
     threads = rows[0]["threads"] if rows else 1
-    rows = [r for r in rows if r["threads"] == threads]
+    # One test set per plot: the baseline's. Models of another task (closet price) are in the table only.
+    task = next((r.get("dataset", "fashion") for r in rows if r["baseline"]), "fashion")
+    rows = [r for r in rows if r["threads"] == threads and r.get("dataset", "fashion") == task]
     models = list(dict.fromkeys(r["model"] for r in rows if not r["baseline"]))
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     paths = []

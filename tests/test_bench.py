@@ -77,6 +77,19 @@ def test_ratios_are_against_the_baseline_of_the_same_thread_count(benched):
     assert benched.rows[0]["x_smaller"] == 1 and benched.rows[0]["x_faster"] == 1
 
 
+def test_accuracy_points_compare_only_rows_on_the_baseline_dataset():
+    from fmnist_edge.benchmarking.bench import _add_ratios
+
+    def row(dataset, accuracy, size, p50, baseline=False):
+        return {"dataset": dataset, "accuracy": accuracy, "size_bytes": size, "latency_ms": {"p50": p50},
+                "baseline": baseline, "threads": 1}
+
+    rows = [row("fashion", 0.895, 1000, 2.0, baseline=True), row("fashion", 0.93, 100, 0.5), row("closet", 0.9, 250, 1.0)]
+    _add_ratios(rows)
+    assert [r["accuracy_diff_pp"] for r in rows] == [0.0, 3.5, None]  # a price model has no points against a garment baseline
+    assert [(r["x_smaller"], r["x_faster"]) for r in rows] == [(1.0, 1.0), (10.0, 4.0), (4.0, 2.0)]
+
+
 def test_bench_json_tables_and_plots(benched):
     record = json.loads(benched.json_path.read_text())
     assert record["rows"] == benched.rows and record["clock"] == "time.perf_counter_ns"
