@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 from fmnist_edge.settings import TrainSettings, resolve_settings  # noqa: E402
 
 ZOO = ROOT / "fmnist_edge" / "zoo"
+TEST_SETS = {"fashion": "the 10,000 official test images",
+             "closet": "the 10,000 closet test canvases (official test garments only)"}
 # zoo name -> shipped run; the first is the recommended model (the demos' model: best on photos).
 ENTRIES = {
     "vgg-a-photo": "vgg-a-photo",
@@ -72,7 +74,7 @@ def main() -> None:
             "input": exported["input"],
             "io": entry["io"] if "io" in entry else None,
             "accuracy": entry["accuracy"],
-            "accuracy_measured_by": "fmnist-edge export's check: the file in LiteRT on the 10,000 official test images",
+            "accuracy_measured_by": "fmnist-edge export's check: the file in LiteRT on " + TEST_SETS[settings.dataset],
             "photo_accuracy_percent": photo_scores.get(f"shipped/{run}/export/{entry['file']}"),
             "size_bytes": len(data),
             "sha256": entry["sha256"],
