@@ -90,6 +90,20 @@ def test_accuracy_points_compare_only_rows_on_the_baseline_dataset():
     assert [(r["x_smaller"], r["x_faster"]) for r in rows] == [(1.0, 1.0), (10.0, 4.0), (4.0, 2.0)]
 
 
+def test_the_plots_draw_only_rows_on_the_baseline_dataset(tmp_path, monkeypatch):
+    from fmnist_edge import report
+
+    figures, make_figure = [], report._figure
+    monkeypatch.setattr(report, "_figure", lambda **kwargs: figures.append(make_figure(**kwargs)) or figures[-1])
+    rows = [{"model": model, "format": "tflite-int8", "dataset": dataset, "accuracy": accuracy, "size_bytes": size,
+             "latency_ms": {"p50": 1.0}, "baseline": model == "resnet50", "threads": 1}
+            for model, dataset, accuracy, size in (("resnet50", "fashion", 0.895, 1000), ("vgg-a", "fashion", 0.93, 100),
+                                                   ("closet-net", "closet", 0.61, 250))]
+    report.plot_bench(rows, tmp_path)
+    by_size = {tuple(point) for c in figures[0].axes[0].collections for point in c.get_offsets().tolist()}
+    assert {(1000.0, 89.5), (100.0, 93.0)} <= by_size and (250.0, 61.0) not in by_size
+
+
 def test_bench_json_tables_and_plots(benched):
     record = json.loads(benched.json_path.read_text())
     assert record["rows"] == benched.rows and record["clock"] == "time.perf_counter_ns"
