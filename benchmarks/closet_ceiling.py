@@ -39,6 +39,7 @@ def main() -> None:
     closet = load_dataset("closet", args.data_dir)
     items = closet.meta["test_items"]  # (N, 4) official test indices, -1 padded
     present = items >= 0
+    garments = items[present]  # the official test index of every pasted garment
     counts = present.sum(1)
     priced = np.array(sorted(PRICES))
     price_of = np.array([PRICES[k] for k in priced])
@@ -47,13 +48,12 @@ def main() -> None:
     for path in args.models:
         scores = load_model(path).predict(fashion.x_test)
         named = priced[scores[:, priced].argmax(1)]  # the best of the priced classes, per test image
-        per_item = named == fashion.y_test
-        item_ok = np.where(present, per_item[np.where(present, items, 0)], True)
-        price = np.where(present, price_of[named[np.where(present, items, 0)]], 0).sum(1)
-        canvas_ok = price - MIN_TOTAL == closet.y_test
+        prices = np.zeros(items.shape, dtype=np.int64)
+        prices[present] = price_of[named[garments]]
+        canvas_ok = prices.sum(1) - MIN_TOTAL == closet.y_test
         row = {
             "model": str(path),
-            "garment_accuracy": round(float(item_ok[present].mean()), 4),
+            "garment_accuracy": round(float((named[garments] == fashion.y_test[garments]).mean()), 4),
             "price_accuracy": round(float(canvas_ok.mean()), 4),
             "by_garment_count": {int(n): round(float(canvas_ok[counts == n].mean()), 4) for n in np.unique(counts)},
         }
@@ -67,7 +67,7 @@ def main() -> None:
                    + (f" --data-dir {args.data_dir}" if args.data_dir else ""),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "test_canvases": int(len(closet.y_test)),
-        "garments": int(present.sum()),
+        "garments": int(len(garments)),
         "models": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -76,8 +76,8 @@ def plot_bench(rows: Sequence[dict[str, Any]], folder: str | Path) -> list[Path]
     folder = Path(folder)
     threads = rows[0]["threads"] if rows else 1
     # One test set per plot: the baseline's. Models of another task (closet price) are in the table only.
-    task = next((r.get("dataset", "fashion") for r in rows if r["baseline"]), "fashion")
-    rows = [r for r in rows if r["threads"] == threads and r.get("dataset", "fashion") == task]
+    task = next((r["dataset"] for r in rows if r["baseline"]), None)
+    rows = [r for r in rows if r["threads"] == threads and r["dataset"] == task]
     models = list(dict.fromkeys(r["model"] for r in rows if not r["baseline"]))
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     paths = []

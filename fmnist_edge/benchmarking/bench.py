@@ -184,7 +184,7 @@ def zoo_artifacts() -> list[Artifact]:
     """The package's zoo models, each named as in the zoo and scored on the dataset its manifest records."""
     from .. import zoo
 
-    return [Artifact(m.name, "tflite-int8", path, None, _file_macs(path), m.record.get("dataset", "fashion"))
+    return [Artifact(m.name, "tflite-int8", path, None, _file_macs(path), m.record["dataset"])
             for m in zoo.list_models() for path in [m.verified_path()]]
 
 
@@ -267,6 +267,6 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
         row["x_faster"] = round(base["latency_ms"]["p50"] / row["latency_ms"]["p50"], 2)
         # Points of accuracy compare only on the same test set: a closet-price model has none against a
         # Fashion-MNIST baseline, its size and speed ratios stand.
-        same_task = row.get("dataset", "fashion") == base.get("dataset", "fashion")
-        row["accuracy_diff_pp"] = (None if row["accuracy"] is None or base["accuracy"] is None or not same_task
+        row["accuracy_diff_pp"] = (None if row["accuracy"] is None or base["accuracy"] is None
+                                   or row["dataset"] != base["dataset"]
                                    else round(100 * (row["accuracy"] - base["accuracy"]), 2))
