@@ -56,7 +56,7 @@ def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_
     targets = distillation.add_soft_targets if distillation else None
     train = distribute_options(make_dataset(x_train, y_train, num_classes, settings.batch_size,
                                             augment=settings.augment, shuffle=True, seed=settings.seed, device=device,
-                                            targets=targets), distribution)
+                                            targets=targets, photo_share=settings.photo_share), distribution)
     val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets),
                              distribution) if len(x_val) else None
     return train, val

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .data.pipeline import PHOTO_PROBABILITY
 from .errors import FmnistEdgeError
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "sgdm")  # sgdm: SGD with Nesterov momentum 0.9
@@ -29,6 +30,7 @@ class TrainSettings:
     lr: float = 1e-3  # Adam's default; the schedule shapes it over the run
     schedule: str = "cosine"  # decays to ~0 at the last epoch: no hand-picked milestones
     augment: str = "basic"  # shift + flip: +0.5-1 point on Fashion-MNIST at no size cost
+    photo_share: float = PHOTO_PROBABILITY  # with augment "photo": the share of images given camera conditions
     label_smoothing: float = 0.0  # off unless measured to help a model
     weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
     teachers: tuple[str, ...] = ()  # run directories to distil from (their averaged soft predictions)
@@ -48,6 +50,10 @@ class TrainSettings:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("augment", self.augment, AUGMENTATIONS)
+        if not 0.0 < self.photo_share <= 1.0:
+            raise FmnistEdgeError(f"--photo-share must be in (0, 1], got {self.photo_share}")
+        if self.photo_share != PHOTO_PROBABILITY and self.augment != "photo":
+            raise FmnistEdgeError(f"--photo-share applies to --augment photo only (this run's is {self.augment})")
         if self.epochs < 1:
             raise FmnistEdgeError(f"--epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:

@@ -115,3 +115,10 @@ def test_photo_augmentation_changes_its_share_of_the_images_and_stays_in_range(f
     # 512 images: the share changed is within about 3 standard deviations of PHOTO_PROBABILITY.
     tolerance = 3 * (PHOTO_PROBABILITY * (1 - PHOTO_PROBABILITY) / len(x)) ** 0.5
     assert abs(off_grid.mean() - PHOTO_PROBABILITY) < tolerance
+
+
+def test_photo_share_sets_the_share_of_images_given_camera_conditions(fashion_mnist):
+    x, y = fashion_mnist.x_train[:512], fashion_mnist.y_train[:512]
+    images, _ = _batches(make_dataset(x, y, 10, batch_size=128, augment="photo", seed=2, photo_share=0.1))
+    off_grid = np.abs(images * 255 - np.round(images * 255)).max(axis=(1, 2, 3)) > 1e-3
+    assert abs(off_grid.mean() - 0.1) < 3 * (0.1 * 0.9 / len(x)) ** 0.5

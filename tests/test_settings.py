@@ -36,6 +36,8 @@ def test_explicit_options_override_the_recipe():
     (dict(limit=0), "--limit must be at least 1"),
     (dict(early_stopping=0), "--early-stopping patience must be at least 1"),
     (dict(lr=0.0), "--lr must be positive"),
+    (dict(augment="photo", photo_share=0.0), "--photo-share must be in (0, 1], got 0.0"),
+    (dict(augment="basic", photo_share=0.15), "--photo-share applies to --augment photo only (this run's is basic)"),
 ])
 def test_invalid_settings_name_the_option(overrides, message):
     with pytest.raises(FmnistEdgeError) as info:
@@ -46,3 +48,9 @@ def test_invalid_settings_name_the_option(overrides, message):
 def test_round_trip_through_dict():
     s = resolve_settings("mlp", recipe="paper", limit=500, seed=3)
     assert TrainSettings.from_dict(s.to_dict()) == s
+
+
+def test_a_run_json_from_before_photo_share_reads_back_the_share_it_trained_with():
+    old = resolve_settings("vgg-a", augment="photo").to_dict()
+    del old["photo_share"]
+    assert TrainSettings.from_dict(old).photo_share == 0.3

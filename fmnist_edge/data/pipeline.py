@@ -9,7 +9,8 @@ Levels:
     basic   + random shift of up to `MAX_SHIFT_PX` pixels (zero fill) and horizontal flip
     strong  + random erasing (one random rectangle per image, probability 0.5)
     photo   basic + camera conditions as they look after the photo conversion of
-            docs/preprocessing.md (PHOTO_PROBABILITY of the images): a small rotation and scale, blur,
+            docs/preprocessing.md (a `photo_share` of the images, PHOTO_PROBABILITY unless the run
+            says otherwise): a small rotation and scale, blur,
             contrast (gamma), a faint background residue with a gradient, sensor noise and
             the loss of detail of a low-resolution or compressed picture
 """
@@ -49,18 +50,20 @@ def make_dataset(
     seed: int = 0,
     device: str | None = None,
     targets=None,
+    photo_share: float = PHOTO_PROBABILITY,
 ):
     """A batched tf.data.Dataset of (float32 images (B, H, W, 1) in [0, 1], one-hot labels (B, C)).
 
     Args:
         x: uint8 images (N, H, W).
         y: integer labels (N,).
-        augment: "none", "basic" or "strong" (see the module docstring).
+        augment: one of AUGMENTATIONS (see the module docstring).
         shuffle: reshuffle every epoch (training); evaluation sets keep their order.
         device: prefetch finished batches onto this device ("/gpu:0"), so a GPU never waits for the
             host's copy; None leaves them in host memory.
         targets: a map function (images, one-hot labels) -> (images, y) on the finished batches, e.g.
             adding a teacher's soft targets to the labels (knowledge distillation).
+        photo_share: with augment="photo", the share of images given camera conditions.
 
     Example:
         >>> ds = make_dataset(data.x_train, data.y_train, 10, 128, augment="basic", shuffle=True)
@@ -70,7 +73,7 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed)
+    transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed, photo_share)
     ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if targets is not None:
         ds = ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -81,7 +84,7 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int):
+def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int, photo_share: float):
     tf = _tf.tf()
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augment!r}")
@@ -93,7 +96,7 @@ def _batch_transform(height: int, width: int, num_classes: int, augment: str, se
         if augment == "strong":
             images = random_erasing(images)
         if augment == "photo":
-            images = photo_conditions(images)
+            images = photo_conditions(images, photo_share)
         return images, tf.one_hot(labels, num_classes)
 
     return transform
