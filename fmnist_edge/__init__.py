@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 _API = {
     "train": "training",
     "Run": "training",
+    "ensemble": "ensembling",
+    "Ensembled": "ensembling",
     "evaluate_model": "keras_files",
     "quantize": "optimization",
     "Optimized": "optimization",

@@ -122,6 +122,23 @@ def train(recipe, out, resume, force, as_json, strategy, devices, logical_cpus, 
         click.echo(run.summary())
 
 
+@cli.command("ensemble")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(), metavar="RUN_DIR RUN_DIR...")
+@click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/ensemble]")
+@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a summary.")
+def ensemble_command(runs, out, force, as_json) -> None:
+    """Join trained runs of one task into one model (the softmax of their mean logit), as a new run directory
+    that quantize, export, bench and check take like a trained one."""
+    from .ensembling import ensemble
+
+    result = ensemble(runs, out, force=force)
+    if as_json:
+        click.echo(json.dumps({"run": str(result.path), "members": result.members, **result.metrics}, indent=2))
+    else:
+        click.echo(result.summary())
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,

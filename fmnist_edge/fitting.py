@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-from pathlib import Path
 
 import numpy as np
 
@@ -16,8 +14,7 @@ from . import _tf
 from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options
 from .errors import RunDirError
-from .keras_files import load_run_model
-from .rundir import RunDir, read_json
+from .keras_files import load_trained_run
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):
@@ -98,20 +95,13 @@ class Distillation:
         shape, classes = tuple(data_record["image_shape"]), data_record["classes"]
         models, records = [], []
         for given in settings.teachers:
-            run_dir = RunDir(Path(given))
-            record = run_dir.read_finished_run()
-            teacher_data = record.get("data") or {}
-            if (teacher_data.get("dataset"), teacher_data.get("classes"), tuple(teacher_data.get("image_shape") or ())) \
-                    != (data_record["dataset"], classes, shape):
+            teacher = load_trained_run(given)
+            if teacher.task != (data_record["dataset"], shape, classes):
                 raise RunDirError(f"{given}: a teacher must be trained on the same data ({data_record['dataset']}, "
                                   f"{len(classes)} classes, input {shape}); it was trained on "
-                                  f"{teacher_data.get('dataset')}, input {tuple(teacher_data.get('image_shape') or ())}")
-            model_path = run_dir.require_model()
-            models.append(load_run_model(model_path, record["settings"]["model"], shape, len(classes)))
-            metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
-            records.append({"run": str(given), "model": record["settings"]["model"],
-                            "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
-                            "test_accuracy": metrics.get("test_accuracy")})
+                                  f"{teacher.task[0]}, input {teacher.task[1]}")
+            models.append(teacher.model)
+            records.append(teacher.describe())
         for before, now in zip(recorded or [], records):
             if before["sha256"] != now["sha256"]:
                 raise RunDirError(f"{now['run']}: the teacher's model.keras changed since this run started "

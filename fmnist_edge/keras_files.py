@@ -19,14 +19,17 @@ one line naming the file and the layer.
     qat = load_keras_model("runs/vgg/optimized/qat/model.h5", quantized=True)
 
 It is also the artifact layer the stages share, so that none of them imports another: the
-loaders of a run's models (`load_run_model`, `load_float32_model`, `load_qat_model`) and `evaluate_model`, which
+loaders of a run's models (`load_run_model`, `load_float32_model`, `load_qat_model`, and
+`load_trained_run` for a finished run that teaches or joins an ensemble) and `evaluate_model`, which
 scores a saved model on the official test set.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,6 +39,7 @@ from . import _tf
 from .data import Dataset
 from .errors import RunDirError
 from .models import build_model
+from .rundir import RunDir, read_json
 
 # quantize writes its quantization-aware models as HDF5: tfmot's quantize layers lose variables in
 # the .keras (v3) format and cannot be loaded back; HDF5, the format tfmot's own guide uses,
@@ -171,6 +175,42 @@ def load_float32_model(model_path: str | Path, model_name: str, image_shape, num
     float32 = build_model(model_name, image_shape, num_classes)
     float32.set_weights(model.get_weights())
     return float32
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished run's model as another step uses it (a teacher, an ensemble member), and what identifies it."""
+
+    path: str
+    model_name: str
+    data: dict[str, Any]  # run.json's "data": dataset, image_shape, classes, ...
+    model: Any
+    sha256: str  # of its model.keras
+    test_accuracy: float | None
+
+    @property
+    def task(self) -> tuple[str, tuple[int, ...], list[str]]:
+        """(dataset, image shape, class names): what two runs must share to stand in for each other."""
+        return self.data.get("dataset"), tuple(self.data["image_shape"]), list(self.data["classes"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"run": self.path, "model": self.model_name, "sha256": self.sha256, "test_accuracy": self.test_accuracy}
+
+
+def load_trained_run(path: str | Path, float32: bool = False) -> TrainedRun:
+    """A complete run's best model (in float32 compute when asked) with its record; RunDirError when the run
+    is unfinished, has no model, or predates run.json's record of its data."""
+    run_dir = RunDir(Path(path))
+    record = run_dir.read_finished_run()
+    data = record.get("data") or {}
+    if "image_shape" not in data or "classes" not in data:
+        raise RunDirError(f"{path}: run.json does not record its data (image shape, classes); train it again")
+    model_path = run_dir.require_model()
+    loader = load_float32_model if float32 else load_run_model
+    model = loader(model_path, record["settings"]["model"], tuple(data["image_shape"]), len(data["classes"]))
+    metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+    return TrainedRun(str(path), record["settings"]["model"], data, model,
+                      hashlib.sha256(model_path.read_bytes()).hexdigest(), metrics.get("test_accuracy"))
 
 
 def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:

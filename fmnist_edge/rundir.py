@@ -227,21 +227,21 @@ def lock_holder(root: str | Path) -> tuple[int, str] | None:
     return pid, step
 
 
-def prepare_new_run(out: str | Path, force: bool) -> RunDir:
+def prepare_new_run(out: str | Path, force: bool, resumable: bool = True) -> RunDir:
     """Create an empty run directory, refusing to replace an existing one without `force`.
 
     `force` replaces only what fmnist-edge made: a run directory (it holds run.json) or an empty
     folder. The old run is moved aside in one rename and an empty directory takes its name, so
     a failure while deleting the old files never leaves a half-deleted run under the name.
+    `resumable`: the refusal offers --resume (train's runs can be continued; an ensemble's cannot).
     """
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise RunDirError(f"{root}: exists and is not a directory")
     if root.exists() and any(root.iterdir()):
         if not force:
-            raise RunDirError(
-                f"{root}: run directory already exists; pass --force to replace it or --resume to continue it"
-            )
+            raise RunDirError(f"{root}: run directory already exists; pass --force to replace it"
+                              + (" or --resume to continue it" if resumable else ""))
         if not RunDir(root).run_json.is_file():
             raise RunDirError(f"{root}: not a run directory (no run.json) and not empty; --force replaces only "
                               f"runs, so choose another --out")

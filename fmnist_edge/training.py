@@ -15,10 +15,7 @@ import it only when training is asked for.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import math
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -34,13 +31,12 @@ from .models import build_model, get_model_info
 from .fitting import Distillation, compile_classifier, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
-from .machine import cpu_model, package_version
+from .machine import provenance, utc_now
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
                      write_json)
 from .settings import TrainSettings, resolve_settings
 
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
-_VERSIONED_PACKAGES = ("fmnist-edge", "tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy")
 
 
 @dataclass(frozen=True)
@@ -245,7 +241,7 @@ class _Trainer:
         report.plot_confusion(np.array(metrics["confusion_matrix"]), self.data.class_names,
                               self.run_dir.plots / "confusion.png")
         self.record["status"] = "complete"
-        self.record["finished"] = _now()
+        self.record["finished"] = utc_now()
         self._save_record()
         return Run(self.run_dir.root, s, self.record, metrics)
 
@@ -349,36 +345,15 @@ def _optimizer(s: TrainSettings, steps_per_epoch: int, lr_scale: float = 1):
 
 
 def _new_record(settings: TrainSettings) -> dict[str, Any]:
-    tf = _tf.tf()
     return {
         "settings": settings.to_dict(),
         "seed": settings.seed,
         "status": "created",
         "epochs_completed": 0,
-        "started": _now(),
-        "versions": {name: package_version(name) for name in _VERSIONED_PACKAGES} | {"python": platform.python_version()},
-        "git": _git_state(),
-        "devices": [d.name for d in tf.config.list_physical_devices()],
-        "machine": {"platform": platform.platform(), "processor": cpu_model()},
+        "started": utc_now(),
+        **provenance(),
         "wall_time_s": 0.0,
     }
-
-
-def _git_state() -> dict[str, Any] | None:
-    """The commit of the fmnist-edge checkout the code runs from (None outside a git checkout)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit, "dirty": bool(dirty)}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _duration(seconds: float) -> str:

@@ -1,6 +1,6 @@
 """The shape of the package: the stages are peers over one artifact layer.
 
-training, optimization, exporting, benchmarking and prediction each import the shared layers
+training, ensembling, optimization, exporting, benchmarking and prediction each import the shared layers
 (settings, rundir, keras_files, fitting, data, models, conversion, runtime, ...) but never one
 another; only workflow.py (the pipeline) and cli.py, which drive the stages, import them.
 """
@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fmnist_edge"
-STAGES = ("training", "optimization", "exporting", "benchmarking", "prediction")
+STAGES = ("training", "ensembling", "optimization", "exporting", "benchmarking", "prediction")
 
 
 def _stage_of(path: Path) -> str | None:

@@ -90,18 +90,37 @@ def list_models() -> list[ModelInfo]:
 
 
 def get_model_info(name: str) -> ModelInfo:
-    """The ModelInfo for `name` ("cnn_bn" is accepted for "cnn-bn").
+    """The ModelInfo for `name` ("cnn_bn" is accepted for "cnn-bn"); an ensemble of registered models,
+    "ensemble:vgg-a+vgg-t" (models/ensemble.py), is described from its members.
 
     Raises:
         FmnistEdgeError: the name is not registered; the message lists the choices.
     """
     key = str(name).strip().lower()
+    if key.startswith("ensemble:"):
+        return _ensemble_info(key)
     if key not in MODELS:
         by_keras_name = {keras_name(n): n for n in MODELS}
         key = by_keras_name.get(keras_name(key), key)
     if key not in MODELS:
         raise FmnistEdgeError(f"unknown model '{name}'; choose from: {', '.join(sorted(MODELS))}")
     return MODELS[key]
+
+
+def _ensemble_info(name: str) -> ModelInfo:
+    from .ensemble import build_ensemble, ensemble_members, ensemble_name
+
+    members = [MODELS[member] for member in ensemble_members(name)]
+    canonical = ensemble_name([m.name for m in members])
+    return ModelInfo(
+        name=canonical,
+        builder=lambda shape, classes: build_ensemble(canonical, shape, classes),
+        source="fmnist-edge's ensemble of " + ", ".join(m.name for m in members),
+        description="its members side by side in one graph, the softmax of their mean logit",
+        default_input_shape=members[0].default_input_shape,
+        default_num_classes=members[0].default_num_classes,
+        min_input_size=tuple(max(m.min_input_size[k] for m in members) for k in range(2)),
+    )
 
 
 BATCHNORM_MOMENTUM = 0.9

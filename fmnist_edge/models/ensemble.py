@@ -1,0 +1,88 @@
+"""Ensembles: several networks in one flat graph, their logits averaged.
+
+An ensemble is named by its members: "ensemble:vgg-a+vgg-a+vgg198k". The image goes to every
+member; member i's layers are renamed "m{i}_<layer>"; the members' logits, each scaled by 1/n,
+are summed ("logits") and one float32 softmax ("probs") gives the ensemble's probabilities:
+softmax of the mean logit. Summing (an Add layer) rather than averaging probabilities keeps every
+layer one that tfmot's quantize_model and TFLite's int8 kernels take, so an ensemble quantizes,
+exports and benchmarks like any zoo model. The graph is flat (no nested models) for the same
+reason.
+
+    model = build_model("ensemble:vgg-a+vgg-t")             # untrained, as training would start it
+    model = ensemble_of(trained_models, "ensemble:vgg-a+vgg-t")  # the members' own weights
+
+`fmnist-edge ensemble RUN RUN ...` (ensembling.py) builds one from trained runs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import FmnistEdgeError
+
+ENSEMBLE_PREFIX = "ensemble:"
+MEMBER_SEPARATOR = "+"
+MAX_MEMBERS = 8
+
+
+def is_ensemble(name: str) -> bool:
+    return str(name).strip().lower().startswith(ENSEMBLE_PREFIX)
+
+
+def ensemble_name(members: Sequence[str]) -> str:
+    """"ensemble:a+b+c" for the registry names `members`, in order."""
+    return ENSEMBLE_PREFIX + MEMBER_SEPARATOR.join(members)
+
+
+def ensemble_members(name: str) -> list[str]:
+    """The member names of an ensemble name, each a registered model; FmnistEdgeError when malformed."""
+    from .registry import MODELS, get_model_info
+
+    body = str(name).strip().lower()[len(ENSEMBLE_PREFIX):]
+    members = [part.strip() for part in body.split(MEMBER_SEPARATOR)]
+    if len(members) < 2 or not all(members):
+        raise FmnistEdgeError(f"model '{name}': an ensemble names two or more models joined by "
+                              f"'{MEMBER_SEPARATOR}', e.g. {ensemble_name(['vgg-a', 'vgg-t'])}")
+    if len(members) > MAX_MEMBERS:
+        raise FmnistEdgeError(f"model '{name}': at most {MAX_MEMBERS} members, got {len(members)}")
+    if any(is_ensemble(member) for member in members):
+        raise FmnistEdgeError(f"model '{name}': an ensemble's members are single models")
+    names = [get_model_info(member).name for member in members]  # unknown names fail here, listing the choices
+    shapes = {(MODELS[n].default_input_shape, MODELS[n].default_num_classes) for n in names}
+    if len(shapes) > 1:
+        raise FmnistEdgeError(f"model '{name}': its members are made for different inputs or class counts")
+    return names
+
+
+def ensemble_of(members, name: str):
+    """One flat graph from built (or trained) member models, their weights copied: softmax of the mean logit.
+
+    Every member must end in the zoo's classifier head (a Dense layer "logits", then "probs").
+    """
+    from fmnist_edge import _tf
+
+    from .registry import keras_name
+
+    keras = _tf.keras()
+    image = keras.Input(shape=members[0].input_shape[1:], name="image")
+    scaled_logits = []
+    for i, member in enumerate(members):
+        def renamed(layer, i=i):
+            return layer.__class__.from_config({**layer.get_config(), "name": f"m{i}_{layer.name}"})
+
+        clone = keras.models.clone_model(member, input_tensors=image, clone_function=renamed)
+        clone.set_weights(member.get_weights())
+        logits = clone.get_layer(f"m{i}_logits")
+        kernel, bias = logits.get_weights()
+        logits.set_weights([kernel / len(members), bias / len(members)])  # the sum below is the mean
+        scaled_logits.append(logits.output)
+    summed = keras.layers.Add(name="logits")(scaled_logits)
+    probs = keras.layers.Activation("softmax", dtype="float32", name="probs")(summed)
+    return keras.Model(image, probs, name=keras_name(name))
+
+
+def build_ensemble(name: str, input_shape: tuple, num_classes: int):
+    """A fresh, untrained ensemble: each member as build_model makes it."""
+    from .registry import build_model
+
+    return ensemble_of([build_model(member, input_shape, num_classes) for member in ensemble_members(name)],
+                       ensemble_name(ensemble_members(name)))
