@@ -28,7 +28,7 @@ from .keras_files import evaluate_model, load_trained_run
 from .machine import provenance, utc_now
 from .models import get_model_info
 from .models.ensemble import ensemble_name, ensemble_of
-from .rundir import RunDir, atomic_path, prepare_new_run, run_lock, write_json
+from .rundir import atomic_path, prepare_new_run, run_lock, write_json
 from .settings import TrainSettings
 
 
@@ -76,8 +76,8 @@ def ensemble(runs: Sequence[str | Path], out: str | Path | None = None, *, force
             raise RunDirError(f"{member.path}: trained on {_task(member.task)}, but {first.path} on "
                               f"{_task(first.task)}; an ensemble's members share one task")
     name = get_model_info(ensemble_name([m.model_name for m in members])).name  # checks the member count
-    settings = dataclasses.replace(TrainSettings.from_dict(RunDir(Path(first.path)).read_run()["settings"]),
-                                   model=name, teachers=(), mixed_precision=False)
+    settings = dataclasses.replace(TrainSettings.from_dict(first.settings), model=name, teachers=(),
+                                   mixed_precision=False)
     data = load_dataset(settings.dataset, settings.data_dir)
     if (settings.dataset, data.image_shape, list(data.class_names)) != first.task:
         raise RunDirError(f"{first.path}: its data ({_task(first.task)}) is not what its settings load now "
@@ -88,7 +88,7 @@ def ensemble(runs: Sequence[str | Path], out: str | Path | None = None, *, force
     record: dict[str, Any] = {
         "settings": settings.to_dict(), "seed": settings.seed, "status": "assembling", "epochs_completed": 0,
         "started": started, **provenance(), "data": first.data, "history": [],
-        "ensemble": {"members": [m.describe() for m in members], "command": command},
+        "ensemble": {"members": [m.describe() | {"settings": m.settings} for m in members], "command": command},
     }
     with run_lock(run_dir.root, "ensemble"):
         write_json(run_dir.run_json, record)  # a run directory from the start: --force can replace a broken one

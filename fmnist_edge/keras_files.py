@@ -183,6 +183,7 @@ class TrainedRun:
 
     path: str
     model_name: str
+    settings: dict[str, Any]  # run.json's "settings": how it was trained
     data: dict[str, Any]  # run.json's "data": dataset, image_shape, classes, ...
     model: Any
     sha256: str  # of its model.keras
@@ -209,7 +210,7 @@ def load_trained_run(path: str | Path, float32: bool = False) -> TrainedRun:
     loader = load_float32_model if float32 else load_run_model
     model = loader(model_path, record["settings"]["model"], tuple(data["image_shape"]), len(data["classes"]))
     metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
-    return TrainedRun(str(path), record["settings"]["model"], data, model,
+    return TrainedRun(str(path), record["settings"]["model"], record["settings"], data, model,
                       hashlib.sha256(model_path.read_bytes()).hexdigest(), metrics.get("test_accuracy"))
 
 

@@ -4,7 +4,8 @@
 
 Each entry's figures come from the run's own records: the accuracy its export check measured on the
 official test set (export/model.json), its photo-benchmark score (benchmarks/results/photos.json), and
-the training command rebuilt from run.json's settings (only what differs from the recipe's defaults).
+the training command rebuilt from run.json's settings (only what differs from the recipe's defaults); for
+an ensemble, the `fmnist-edge ensemble` command and each member's training command.
 """
 from __future__ import annotations
 
@@ -78,7 +79,10 @@ def main() -> None:
             "photo_accuracy_percent": photo_scores.get(f"shipped/{run}/export/{entry['file']}"),
             "size_bytes": len(data),
             "sha256": entry["sha256"],
-            "command": command(settings, run),
+            "command": record["ensemble"]["command"] if "ensemble" in record else command(settings, run),
+            **({"members": [{"model": m["model"], "test_accuracy": m["test_accuracy"], "sha256": m["sha256"],
+                             "command": command(TrainSettings.from_dict(m["settings"]), Path(m["run"]).name)}
+                            for m in record["ensemble"]["members"]]} if "ensemble" in record else {}),
             "then": f"fmnist-edge quantize runs/{run} --method qat; fmnist-edge export runs/{run} --format tflite-int8",
             "seed": settings.seed,
             "git": record.get("git"),

@@ -83,6 +83,7 @@ def test_ensemble_writes_a_complete_run_that_quantizes_and_exports(members, tmp_
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "complete" and record["settings"]["model"] == "ensemble:mlp+mlp"
     assert [m["run"] for m in record["ensemble"]["members"]] == list(map(str, members))
+    assert [m["settings"]["seed"] for m in record["ensemble"]["members"]] == [1, 2]  # how each was trained
     assert record["ensemble"]["command"] == f"fmnist-edge ensemble {members[0]} {members[1]} --out {out}"
 
     # Its test accuracy is that of the members' mean logit, computed here from the members' own files.
