@@ -58,6 +58,8 @@ _TRAIN_OPTIONS = (
     click.option("--label-smoothing", type=float, default=None),
     click.option("--weight-decay", type=float, default=None,
                  help="Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step)."),
+    click.option("--init", type=click.Path(), default=None, metavar="RUN_DIR",
+                 help="Start from this complete run's weights (fine-tuning): same model, same data."),
     click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
                  help="Distil from this trained run (repeat for an ensemble: their predictions are averaged)."),
     click.option("--temperature", type=float, default=None,

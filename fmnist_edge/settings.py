@@ -33,6 +33,7 @@ class TrainSettings:
     photo_share: float = PHOTO_PROBABILITY  # with augment "photo": the share of images given camera conditions
     label_smoothing: float = 0.0  # off unless measured to help a model
     weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
+    init: str | None = None  # a complete run whose weights the model starts from (fine-tuning); None = fresh weights
     teachers: tuple[str, ...] = ()  # run directories to distil from (their averaged soft predictions)
     temperature: float = 4.0  # softens teachers' and student's outputs alike (Hinton et al. 2015; 4 is the usual choice)
     distill_weight: float = 0.9  # share of the loss on the teachers' soft targets; the rest is the labels' cross-entropy

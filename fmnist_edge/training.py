@@ -29,7 +29,7 @@ from .data import Dataset, load_dataset, split_train_val
 from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
 from .fitting import Distillation, compile_classifier, fit_datasets, make_optimizer, precision_policy
-from .keras_files import evaluate_model
+from .keras_files import evaluate_model, load_trained_run
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
 from .machine import provenance, utc_now
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
@@ -133,6 +133,9 @@ def train(
         record.get("teachers"))
     if teachers:
         record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
+    initial_weights = None
+    if settings.init:  # checked before a new run's directory exists; a resumed run insists on the same file
+        initial_weights, record["init"] = _initial_weights(settings, data, record.get("init"))
     record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
     if not resume:
         root = Path(out) if out else Path("runs") / settings.model
@@ -140,7 +143,25 @@ def train(
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
     with lock:
-        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation).run()
+        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation,
+                        initial_weights).run()
+
+
+def _initial_weights(settings: TrainSettings, data: Dataset, recorded: dict | None):
+    """(the weights of the run `settings.init` names, its record for run.json); the run must be complete and
+    of the same model and data; a resumed run refuses one whose model file changed since it started."""
+    start = load_trained_run(settings.init)
+    if start.model_name != settings.model:
+        raise RunDirError(f"{settings.init}: --init needs a run of the same model ({settings.model}); it is a "
+                          f"{start.model_name} run")
+    task = (settings.dataset, tuple(data.image_shape), list(data.class_names))
+    if start.task != task:
+        raise RunDirError(f"{settings.init}: --init needs a run on the same data ({settings.dataset}, input "
+                          f"{task[1]}); it was trained on {start.task[0]}, input {start.task[1]}")
+    if recorded and recorded["sha256"] != start.sha256:
+        raise RunDirError(f"{settings.init}: its model.keras changed since this run started (sha256 "
+                          f"{recorded['sha256'][:12]}... then, {start.sha256[:12]}... now)")
+    return start.model.get_weights(), start.describe()
 
 
 def _load_data(settings: TrainSettings) -> Dataset:
@@ -157,9 +178,11 @@ STEPS_PER_EXECUTION = 16
 
 class _Trainer:
     def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str,
-                 distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None):
+                 distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None,
+                 initial_weights: list | None = None):
         self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
         self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation
+        self.initial_weights = initial_weights  # --init: a finished run's weights (a resume's checkpoint overrides them)
         self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
         if not distribution.is_chief:
             self.progress = "none"  # one voice per job: the chief's
@@ -182,6 +205,8 @@ class _Trainer:
 
         with precision_policy(s.mixed_precision), dist.strategy.scope():
             net = build_model(s.model, self.data.image_shape, self.data.num_classes)
+            if self.initial_weights is not None:
+                net.set_weights(self.initial_weights)
             optimizer = _optimizer(s, steps_per_epoch, lr_scale)
             if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
                 optimizer.exclude_from_weight_decay(var_list=[v for v in net.trainable_variables if len(v.shape) <= 1])

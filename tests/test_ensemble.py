@@ -110,8 +110,8 @@ def test_a_finished_ensemble_teaches_like_a_trained_run(members, tmp_path):
     assert json.loads((student / "run.json").read_text())["teachers"][0]["model"] == "ensemble:mlp+mlp"
 
 
-def test_bad_member_lists_get_one_line_and_exit_2(members, tmp_path):
-    closet = _train(tmp_path / "closet", "--dataset", "closet")
+def test_bad_member_lists_get_one_line_and_exit_2(members, tmp_path, closet_dir):
+    closet = _train(tmp_path / "closet", "--dataset", "closet", "--data-dir", str(closet_dir))
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     record = json.loads((members[0] / "run.json").read_text()) | {"status": "interrupted"}
