@@ -27,6 +27,7 @@ TEST_SETS = {"fashion": "the 10,000 official test images",
 ENTRIES = {
     "vgg-a-photo": "vgg-a-photo",
     "vgg-a": "vgg-a-best",
+    "vgg-a-x4": "vgg-a-x4",
     "vgg198k": "vgg198k-best",
     "edge-s": "edge-s-best",
     "edge-s-photo": "edge-s-photo",

@@ -28,7 +28,13 @@ def test_manifest_describes_every_file_exactly():
         assert hashlib.sha256(data).hexdigest() == m.record["sha256"] and len(data) == m.record["size_bytes"]
         source = json.loads((ROOT / m.record["source"] / "export" / "model.json").read_text())["formats"]["tflite-int8"]
         assert source["sha256"] == m.record["sha256"] and source["accuracy"] == m.record["accuracy"]
-        assert m.record["command"].startswith(f"fmnist-edge train --model {m.record['model']}")
+        if m.record["model"].startswith("ensemble:"):  # made from trained runs: its command, then theirs
+            assert m.record["command"].startswith("fmnist-edge ensemble ")
+            members = [member["command"] for member in m.record["members"]]
+            assert m.record["model"] == "ensemble:" + "+".join(c.split()[3] for c in members)
+            assert all(c.startswith("fmnist-edge train --model ") for c in members)
+        else:
+            assert m.record["command"].startswith(f"fmnist-edge train --model {m.record['model']}")
         assert m.record["git"]["commit"] and m.record["trained"] and m.record["seed"] == 0
         total += len(data)
     assert total < 4_000_000  # the wheel stays under 5 MB
@@ -70,6 +76,8 @@ def test_zoo_list_and_python_access():
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["name", "model", "dataset"] and len(lines) == 1 + len(zoo.list_models())
     assert lines[1].startswith("vgg-a-photo")
+    # Columns stay aligned whatever the longest model name (an ensemble's names its members).
+    assert len({line.index(" fashion ") for line in lines[1:]} | {lines[0].index(" dataset ")}) == 1
     assert fmnist_edge.zoo.load("vgg198k").predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
