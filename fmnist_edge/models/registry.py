@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import FmnistEdgeError
+from .ensemble import is_ensemble
 
 # builder(input_shape, num_classes) -> keras.Model (a flat functional model)
 Builder = Callable[[tuple, int], Any]
@@ -97,7 +98,7 @@ def get_model_info(name: str) -> ModelInfo:
         FmnistEdgeError: the name is not registered; the message lists the choices.
     """
     key = str(name).strip().lower()
-    if key.startswith("ensemble:"):
+    if is_ensemble(key):
         return _ensemble_info(key)
     if key not in MODELS:
         by_keras_name = {keras_name(n): n for n in MODELS}
