@@ -4,7 +4,9 @@ predictions, the soft targets `fmnist-edge train --teacher RUN --teacher RUN ...
     python benchmarks/ensemble.py shipped/vgg-a-best shipped/vgg198k-best shipped/edge-s-best
 
 Each run's saved Keras model scores the 10,000 official test images; the ensemble is the mean of
-their probabilities (temperature 1). Prints a table and writes benchmarks/results/ensemble.json.
+their probabilities (temperature 1), as distillation averages its teachers. Prints a table and writes
+benchmarks/results/ensemble.json. (`fmnist-edge ensemble RUN RUN ...` builds the deployable
+one-file version instead, whose output is the softmax of the members' mean logit.)
 """
 from __future__ import annotations
 
