@@ -5,7 +5,10 @@ Every run trains the mlp for 3 epochs on 12,000 real images with the same global
 seed. Distributed runs must end within TOLERANCE_PP of the single-device run's test accuracy:
 replicas draw their own dropout masks, sum gradients in another order, and a resumed run restarts
 the interrupted epoch on a fresh shuffle, so the runs are equivalent, not bit-identical. Measured here: two seeds on one device differ by
-0.37 points, mirrored and one device by 0.25 and 0.16 (seeds 3 and 4).
+0.37 points, mirrored and one device by 0.25 and 0.16 (seeds 3 and 4). Repeats of seed 3 spread further,
+since even one device sums in threads: one device 76.30, 76.38, 76.53, 76.75%; mirrored 75.59, 75.63,
+76.27, 76.84%. Their largest difference, 1.16 points, failed a 1-point tolerance once in CI; 2 points
+covers it.
 """
 import json
 import os
@@ -18,7 +21,7 @@ import time
 import pytest
 
 pytestmark = pytest.mark.slow
-TOLERANCE_PP = 1.0
+TOLERANCE_PP = 2.0
 TRAIN = ["train", "--model", "mlp", "--epochs", "3", "--limit", "12000", "--batch-size", "64", "--seed", "3"]
 
 
