@@ -84,5 +84,5 @@ def build_ensemble(name: str, input_shape: tuple, num_classes: int):
     """A fresh, untrained ensemble: each member as build_model makes it."""
     from .registry import build_model
 
-    return ensemble_of([build_model(member, input_shape, num_classes) for member in ensemble_members(name)],
-                       ensemble_name(ensemble_members(name)))
+    members = ensemble_members(name)
+    return ensemble_of([build_model(member, input_shape, num_classes) for member in members], ensemble_name(members))
