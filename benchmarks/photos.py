@@ -8,7 +8,8 @@ classifies them through `predict`'s own path (decode, the conversion of docs/pre
 the runtime). A picture where no garment is found counts as wrong.
 
 The conversion's constants and the photo augmentation were tuned on pictures rendered from
-*training* images with another seed; the pictures reported here are never used for tuning.
+validation garments (held out of the official *training* set) with another seed; the pictures
+reported here are never used for tuning.
 
     python benchmarks/photos.py                                # every shipped int8 model, 1,000 pictures
     python benchmarks/photos.py runs/x/export/model_int8.tflite --count 300
@@ -39,7 +40,7 @@ from fmnist_edge.runtime import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
-SEED = 2026  # the reported pictures; tuning used seed 99 on training images
+SEED = 2026  # the reported pictures; tuning used seed 99 on validation garments
 CONDITIONS = ("polarity", "size", "background", "blur")
 
 
