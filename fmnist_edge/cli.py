@@ -193,9 +193,12 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
 @click.option("--android", type=click.Path(file_okay=False), default=None, metavar="PROJECT",
               help="Also copy the .tflite files, labels.txt and model.json into this Android project's app assets.")
 @click.option("--android-anywhere", is_flag=True, help="Let --android copy into a folder that is not an Android project.")
+@click.option("--keep-tensor-names", is_flag=True,
+              help="Keep every tensor's name in the .tflite files (for graph viewers); by default only the "
+                   "inputs and outputs keep theirs, 3-4 KB less per file.")
 @click.option("--json", "as_json", is_flag=True, help="Print model.json instead of a table.")
 def export_command(run_dir, formats, source, opset, force, allow_incomplete, android, android_anywhere,
-                   as_json) -> None:
+                   keep_tensor_names, as_json) -> None:
     """Export to TFLite (with metadata), ONNX and SavedModel in RUN_DIR/export/, checking each file against its source.
 
     Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
@@ -203,7 +206,8 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
     from .exporting import export
 
     result = export(run_dir, list(formats), source=source, opset=opset, force=force,
-                    android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete)
+                    android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete,
+                    keep_tensor_names=keep_tensor_names)
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
 
 

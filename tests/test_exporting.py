@@ -118,6 +118,27 @@ def test_tflite_files_carry_readable_metadata_and_labels(exported, fashion_mnist
     assert runtime.load_model(exported.path / "model.onnx").labels == list(fashion_mnist.class_names)
 
 
+def named_tensors(path) -> list[str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return [d["name"] for d in Interpreter(model_path=str(path)).get_tensor_details() if d["name"]]
+
+
+def test_tflite_files_name_only_their_input_and_output_unless_asked(exported, run_copy):
+    for name, entry in exported.record["formats"].items():
+        if entry["file"].endswith(".tflite"):
+            assert entry["tensor_names"] == "inputs and outputs only", name
+            assert len(named_tensors(exported.path / entry["file"])) == 2, name
+        else:
+            assert "tensor_names" not in entry, name
+    result = CliRunner().invoke(cli, ["export", str(run_copy), "--format", "tflite-int8", "--keep-tensor-names"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads((run_copy / "export" / "model.json").read_text())["formats"]["tflite-int8"]
+    assert entry["tensor_names"] == "all" and entry["check"]["passed"]
+    assert len(named_tensors(run_copy / "export" / "model_int8.tflite")) > 2
+    assert entry["size_bytes"] > exported.record["formats"]["tflite-int8"]["size_bytes"]
+
+
 def test_agreement_counts_a_tie_as_agreeing_with_each_label_it_ties():
     got = np.array([[0.5, 0.5, 0.0], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.4, 0.3, 0.3]])
     expected = np.array([[0.3, 0.6, 0.1], [0.45, 0.45, 0.1], [0.7, 0.2, 0.1], [0.4, 0.5, 0.1]])

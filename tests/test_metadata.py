@@ -243,6 +243,24 @@ def test_model_with_metadata_runs_and_gives_identical_outputs(model_bytes):
     np.testing.assert_array_equal(tagged_outputs, plain_outputs)
 
 
+def test_dropping_tensor_names_keeps_io_names_signatures_and_outputs(model_bytes):
+    from ai_edge_litert.interpreter import Interpreter
+
+    named, slim = add_metadata(model_bytes, META), add_metadata(model_bytes, META, keep_tensor_names=False)
+    before, after = Interpreter(model_content=named), Interpreter(model_content=slim)
+    io_names = [d["name"] for d in before.get_input_details() + before.get_output_details()]
+    assert all(io_names) and [d["name"] for d in after.get_input_details() + after.get_output_details()] == io_names
+    assert [d["name"] for d in after.get_tensor_details() if d["name"]] == [
+        d["name"] for d in before.get_tensor_details() if d["name"] in io_names]
+    assert len([d for d in before.get_tensor_details() if d["name"]]) > len(io_names)  # there were others to drop
+    assert after.get_signature_list() == before.get_signature_list() != {}
+    # each dropped name frees at least its characters (plus its length prefix, terminator and offset)
+    assert len(named) - len(slim) >= sum(len(d["name"]) for d in before.get_tensor_details() if d["name"] not in io_names)
+    inputs = np.random.default_rng(2).integers(0, 256, (4, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_array_equal(interpreter_outputs(slim, inputs), interpreter_outputs(named, inputs))
+    assert read_metadata(slim) == read_metadata(named)
+
+
 @pytest.mark.slow
 def test_model_flatbuffer_is_unchanged_apart_from_the_metadata(model_bytes):
     schema = tflite_schema()

@@ -22,6 +22,9 @@ of 8, and .tflite files must use builtin ops only (their op list is recorded).
 
 A failed check keeps the files, marks them in model.json and raises ExportCheckError (exit 3).
 
+A .tflite file keeps the tensor names of its inputs and outputs only (the converter's names for the
+fused ops in between are 3-4 KB a file); `keep_tensor_names` keeps them all.
+
 Every file follows one input contract: NHWC [batch, H, W, 1], dynamic batch (but the -b1 file); float models
 take pixels / 255, integer models raw uint8 pixels; Fashion-MNIST polarity (a light garment
 on a dark background). `export/labels.txt` and `export/model.json` (the contract, labels,
@@ -83,7 +86,8 @@ def _tflite(mode: str, batch: int | None = None):
     def make(sources: "_Sources", path: Path, opset: int) -> None:
         data = to_tflite(sources.float_model, mode, calibration_images=sources.calibration, batch_size=batch) \
             if mode != "int8" else sources.int8_tflite(batch)
-        path.write_bytes(add_metadata(data, sources.metadata(mode if batch is None else f"{mode}, batch {batch}")))
+        path.write_bytes(add_metadata(data, sources.metadata(mode if batch is None else f"{mode}, batch {batch}"),
+                                      keep_tensor_names=sources.keep_tensor_names))
     return make
 
 
@@ -136,7 +140,8 @@ class Exported:
 
 def export(run: str | Path, formats: list[str] | str = "all", *, source: str | None = None,
            opset: int = DEFAULT_ONNX_OPSET, force: bool = False, android: str | Path | None = None,
-           android_anywhere: bool = False, allow_incomplete: bool = False) -> Exported:
+           android_anywhere: bool = False, allow_incomplete: bool = False,
+           keep_tensor_names: bool = False) -> Exported:
     """Export a run's model to `formats` in RUN/export/, checking each file against its source.
 
     Args:
@@ -150,6 +155,8 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
             model.json into, under src/main/assets; only after every check passed.
         android_anywhere: copy into `android` even when it is not an Android project.
         allow_incomplete: export a run that is still running or was interrupted (its best model so far).
+        keep_tensor_names: keep the converter's name for every tensor of a .tflite file (for reading the
+            graph in a viewer); by default only the inputs and outputs keep theirs, which saves 3-4 KB a file.
 
     Example:
         >>> print(export("runs/q", "all").summary())
@@ -162,7 +169,8 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     assets = android_assets_dir(android, android_anywhere) if android is not None else None
     if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
         raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
-    sources = _Sources(RunDir(Path(run)), source, allow_incomplete)  # validates the run before anything is written
+    # validates the run before anything is written
+    sources = _Sources(RunDir(Path(run)), source, allow_incomplete, keep_tensor_names)
     with run_lock(sources.run_dir.root, "export"):
         return _export(sources, names, opset, force, assets)
 
@@ -191,6 +199,8 @@ def _export(sources: "_Sources", names: list[str], opset: int, force: bool, asse
                 fmt.make(sources, tmp, opset)
         entry = sources.check(fmt, final)
         entry["opset"] = opset if name == "onnx" else None
+        if fmt.file_name.endswith(".tflite"):
+            entry["tensor_names"] = "all" if sources.keep_tensor_names else "inputs and outputs only"
         record["formats"][name] = entry
         if not entry["check"]["passed"]:
             failures.append(f"{name}: {entry['check']['summary']}")
@@ -224,7 +234,8 @@ def _earlier_formats(out: Path, names: list[str]) -> dict[str, Any]:
 class _Sources:
     """The models an export converts from, and the data its checks use."""
 
-    def __init__(self, run_dir: RunDir, source: str | None, allow_incomplete: bool = False):
+    def __init__(self, run_dir: RunDir, source: str | None, allow_incomplete: bool = False,
+                 keep_tensor_names: bool = False):
         self.run_dir = run_dir
         record = run_dir.read_finished_run(allow_incomplete)
         self.settings = TrainSettings.from_dict(record["settings"])
@@ -233,6 +244,7 @@ class _Sources:
         self.class_names = list(self.data.class_names)
         self.calibration = self.data.x_train[:CALIBRATION_IMAGES]
         self.source = source
+        self.keep_tensor_names = keep_tensor_names
         float_path = run_dir.require_model()
         self.qat_path = None
         if source is not None:

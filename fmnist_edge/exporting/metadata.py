@@ -133,7 +133,7 @@ class ImageClassifierMetadata:
             raise ValueError(f"min_parser_version must look like '1.0.0', got {version!r}")
 
 
-def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
+def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata, *, keep_tensor_names: bool = True) -> bytes:
     """Return `tflite_bytes` with image-classifier metadata and its labels file packed in.
 
     The model flatbuffer is unpacked and repacked with TensorFlow's TFLite schema (same
@@ -147,6 +147,8 @@ def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
     Args:
         tflite_bytes: a .tflite model whose main subgraph has one input and one output.
         meta: what to record.
+        keep_tensor_names: False drops the names of every tensor but the subgraphs' inputs and
+            outputs (see drop_intermediate_tensor_names).
 
     Returns:
         The new .tflite file's bytes.
@@ -183,11 +185,30 @@ def add_metadata(tflite_bytes: bytes, meta: ImageClassifierMetadata) -> bytes:
     input_stats = _input_range(meta, subgraph.tensors[int(subgraph.inputs[0])].type, schema.TensorType)
     output_stats = _output_range(meta, subgraph.tensors[int(subgraph.outputs[0])].type, schema.TensorType)
     _set_metadata_buffer(model, schema, _build_metadata(meta, input_stats, output_stats))
+    if not keep_tensor_names:
+        drop_intermediate_tensor_names(model)
     model.buffers = [_AlignedBuffer(buffer, schema) for buffer in model.buffers]
     builder = flatbuffers.Builder(len(tflite_bytes) + 4096)  # sized once: growing copies the buffer
     builder.Finish(model.Pack(builder), file_identifier=_MODEL_IDENTIFIER)
     labels_text = "".join(label + "\n" for label in meta.labels).encode("utf-8")
     return _append_zip(bytes(builder.Output()), {meta.labels_file: labels_text})
+
+
+def drop_intermediate_tensor_names(model) -> None:
+    """Clear the names of every tensor but each subgraph's inputs and outputs, in a TFLite ModelT.
+
+    The converter names a tensor after every op fused into it ("vgg/conv2/Conv2D;vgg/bn2/
+    FusedBatchNormV3;..."): 3-4 KB per model, 6% of a 48 KB int8 file. Nothing reads them at run
+    time; they only label graphs in viewers such as Netron. TensorFlow's
+    flatbuffer_utils.strip_strings clears them too, but also drops the signature defs, which
+    LiteRT's CompiledModel and signature runners look models up by; these are kept, as are the
+    input and output names.
+    """
+    for subgraph in model.subgraphs or ():
+        kept = {int(i) for i in _as_list(subgraph.inputs)} | {int(i) for i in _as_list(subgraph.outputs)}
+        for index, tensor in enumerate(subgraph.tensors or ()):
+            if index not in kept:
+                tensor.name = None
 
 
 def read_metadata(tflite_bytes: bytes) -> dict:
