@@ -41,11 +41,17 @@ def test_manifest_describes_every_file_exactly():
 
 
 def test_each_model_scores_its_recorded_accuracy(fashion_mnist):
+    from fmnist_edge.data import load_dataset
+
+    datasets = {"fashion": fashion_mnist}
     for m in zoo.list_models():
+        if m.record["dataset"] not in datasets:  # closet: the default canvases, built in memory
+            datasets[m.record["dataset"]] = load_dataset(m.record["dataset"])
+        data = datasets[m.record["dataset"]]
         model = zoo.load(m.name)
-        accuracy = float((model.predict(fashion_mnist.x_test).argmax(1) == fashion_mnist.y_test).mean())
+        accuracy = float((model.predict(data.x_test).argmax(1) == data.y_test).mean())
         assert accuracy == m.record["accuracy"], m.name
-        assert model.labels == m.record["labels"] == list(fashion_mnist.class_names)
+        assert model.labels == m.record["labels"] == list(data.class_names)
 
 
 def test_a_file_that_differs_from_the_manifest_is_refused(tmp_path, monkeypatch):
@@ -77,7 +83,9 @@ def test_zoo_list_and_python_access():
     assert lines[0].split()[:3] == ["name", "model", "dataset"] and len(lines) == 1 + len(zoo.list_models())
     assert lines[1].startswith("vgg-a-photo")
     # Columns stay aligned whatever the longest model name (an ensemble's names its members).
-    assert len({line.index(" fashion ") for line in lines[1:]} | {lines[0].index(" dataset ")}) == 1
+    datasets = [m.record["dataset"] for m in zoo.list_models()]
+    starts = {line.index(f" {dataset} ") for line, dataset in zip(lines[1:], datasets)}
+    assert starts == {lines[0].index(" dataset ")}
     assert fmnist_edge.zoo.load("vgg198k").predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
@@ -99,6 +107,7 @@ def test_budget_holds_every_zoo_model():
         assert entry["max_drop"] <= 0.5 and entry["min_accuracy"] <= m.record["accuracy"]
         assert m.record["size_bytes"] <= entry["max_size_bytes"]
         assert Path(entry["source"]).resolve() == (ROOT / m.record["source"]).resolve()
+        assert entry.get("dataset", "fashion") == m.record["dataset"], m.name  # scored on its own test set
 
 
 @pytest.mark.slow
