@@ -54,7 +54,8 @@ def main() -> None:
         layer.moving_variance.assign(inputs.var(axis=axes))
     recalibrated = test_accuracy()
 
-    result = {"benchmark": "bn_recalibration", "command": f"python benchmarks/bn_recalibration.py {args.run}",
+    command = f"python benchmarks/bn_recalibration.py {args.run}" + (f" --out {args.out}" if args.out != RESULTS else "")
+    result = {"benchmark": "bn_recalibration", "command": command,
               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "run": str(args.run),
               "model": settings["model"], "batchnorm_layers": len(layers), "images": len(x_fit),
               "test_accuracy_as_saved": round(as_saved, 4), "test_accuracy_recalibrated": round(recalibrated, 4)}
