@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 
 import click
@@ -104,14 +105,17 @@ def _train_options(command):
 @_train_options
 @click.option("--out", type=click.Path(), default=None, help="Run directory.  [default: runs/<model>]")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out with its saved settings.")
+@click.option("--finish", is_flag=True,
+              help="With --resume: end the run at its last complete epoch instead (its best model so far is scored "
+                   "on the test set and the run marked complete).")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @_distribution_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of progress and a summary.")
-def train(recipe, out, resume, force, as_json, strategy, devices, logical_cpus, scale_lr, **options) -> None:
+def train(recipe, out, resume, finish, force, as_json, strategy, devices, logical_cpus, scale_lr, **options) -> None:
     """Train a zoo model; write model, checkpoints, history, metrics and plots to a run directory."""
     from .training import train as train_model
 
-    run = train_model(options.pop("model"), out, recipe=recipe, resume=resume, force=force,
+    run = train_model(options.pop("model"), out, recipe=recipe, resume=resume, finish=finish, force=force,
                       progress="none" if as_json else "auto", strategy=strategy,
                       devices=devices.split(",") if devices else None, logical_cpus=logical_cpus,
                       scale_lr=scale_lr, **options)
@@ -445,7 +449,14 @@ def closet(n_train, n_test, seed, data_dir, out, force) -> None:
                f"{dataset.x_train.shape[1]}x{dataset.x_train.shape[2]}, {dataset.num_classes} price classes -> {path}")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # `kill` (SIGTERM) stops a step the way Ctrl-C does: a training run records itself as interrupted
+    # (resumable, and not "running" any more) and files being written are never left half-written.
+    signal.signal(signal.SIGTERM, _interrupt)
     cli(prog_name="fmnist-edge")
 
 

@@ -78,6 +78,7 @@ def train(
     *,
     recipe: str = "best",
     resume: bool = False,
+    finish: bool = False,
     force: bool = False,
     progress: str = "auto",
     strategy: str = "auto",
@@ -93,6 +94,8 @@ def train(
         out: run directory; default runs/<model>. Refused if it exists, unless `force`.
         recipe: "best" (our defaults) or "paper" (the model's published set-up).
         resume: continue the interrupted run in `out` with its saved settings.
+        finish: with `resume`, end the run at its last complete epoch instead: its best model so far is
+            scored on the test set and the run is marked complete (run.json's "ended_early" says when).
         progress: "auto" (a bar on a terminal, a line per epoch otherwise), "bar", "lines", "none".
         strategy, devices, logical_cpus, scale_lr: how to distribute (see distribution.py); the batch
             size stays the global one. Not settings of the run: a resumed run may use other devices.
@@ -107,6 +110,8 @@ def train(
     overrides = {k: (None if v == () else v) for k, v in overrides.items()}  # an empty --teacher list: not given
     # First, before anything starts TensorFlow's runtime: a logical CPU split must precede it.
     distribution = make_distribution(strategy, devices, logical_cpus)
+    if finish and not resume:
+        raise FmnistEdgeError("--finish ends an interrupted run: give it with --resume --out RUN_DIR")
     if resume:
         if out is None:
             raise FmnistEdgeError("--resume needs --out RUN_DIR (the run to continue)")
@@ -143,8 +148,9 @@ def train(
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
     with lock:
-        return _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation,
-                        initial_weights).run()
+        trainer = _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation,
+                           initial_weights)
+        return trainer.end_early() if finish else trainer.run()
 
 
 def _initial_weights(settings: TrainSettings, data: Dataset, recorded: dict | None):
@@ -256,10 +262,20 @@ class _Trainer:
                     f"{self.record['best']['epoch']}) kept in {self.run_dir.model}") if self.record.get("best") else "no model was kept"
             raise TrainingError(f"loss became NaN in epoch {recorder.diverged_epoch}: training stopped; {kept}. "
                                 f"Try a lower --lr.")
+        return self._complete()
+
+    def end_early(self) -> Run:
+        """--finish: end an interrupted run at its last complete epoch, without training any further."""
+        self.record["ended_early"] = {"after_epoch": self.record.get("epochs_completed", 0),
+                                      "of": self.settings.epochs, "at": utc_now()}
+        return self._complete()
+
+    def _complete(self) -> Run:
+        """Score the best model on the test set, draw the run's plots and mark it complete."""
         if not self.run_dir.model.exists():
             raise TrainingError(f"{self.run_dir.root}: no epoch improved on validation; no model was saved")
 
-        metrics = evaluate_model(self.run_dir.model, self.data, s.batch_size)
+        metrics = evaluate_model(self.run_dir.model, self.data, self.settings.batch_size)
         metrics["params"] = self.record["params"]
         write_json(self.run_dir.metrics, metrics)
         report.plot_training_curves(self.record_history(), self.run_dir.plots / "curves.png")
@@ -268,7 +284,7 @@ class _Trainer:
         self.record["status"] = "complete"
         self.record["finished"] = utc_now()
         self._save_record()
-        return Run(self.run_dir.root, s, self.record, metrics)
+        return Run(self.run_dir.root, self.settings, self.record, metrics)
 
     def record_history(self) -> list[dict[str, Any]]:
         return self.record.setdefault("history", [])

@@ -139,9 +139,9 @@ def test_force_never_empties_a_folder_that_is_not_a_run(tmp_path):
     assert result.output.count("\n") == 1 and [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "term", "kill-9"])
 def test_stopped_run_resumes_to_the_same_epoch_count(tmp_path, stop):
-    """Ctrl-C or a kill after the first checkpoint; --resume continues from it and stops at epoch 3."""
+    """Ctrl-C, kill or kill -9 after the first checkpoint; --resume continues from it and stops at epoch 3."""
     out = tmp_path / "killed"
     # 20,000 images make an epoch last seconds: room to kill between the first checkpoint and the end.
     command = [sys.executable, "-m", "fmnist_edge", "train", "--model", "mlp", "--epochs", "3", "--limit", "20000",
@@ -158,7 +158,7 @@ def test_stopped_run_resumes_to_the_same_epoch_count(tmp_path, stop):
         proc.send_signal(stop)
     finally:
         proc.wait(timeout=60)
-    if stop == signal.SIGINT:
+    if stop != signal.SIGKILL:  # SIGTERM is handled as Ctrl-C is
         assert proc.returncode == 130
         message = proc.stderr.read().decode()
         done = _completed_epochs(out)
@@ -178,6 +178,33 @@ def test_stopped_run_resumes_to_the_same_epoch_count(tmp_path, stop):
     assert history[0] == first_epoch, "epoch 1 was trained again instead of restored"
 
 
+def test_finish_ends_an_interrupted_run_at_its_last_epoch(tmp_path):
+    out = tmp_path / "cut"
+    result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "1200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # The state a run interrupted after epoch 1 of 3 leaves: no test score, no plots, not complete.
+    record = json.loads((out / "run.json").read_text())
+    record["settings"]["epochs"], record["status"] = 3, "interrupted"
+    del record["finished"]
+    (out / "run.json").write_text(json.dumps(record))
+    expected = json.loads((out / "metrics.json").read_text())
+    (out / "metrics.json").unlink()
+    model, history = (out / "model.keras").read_bytes(), _history(out)
+
+    result = CliRunner().invoke(cli, ["train", "--resume", "--finish", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"mlp: test accuracy {100 * expected['test_accuracy']:.2f}%")
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete" and record["finished"] and record["epochs_completed"] == 1
+    assert record["ended_early"]["after_epoch"] == 1 and record["ended_early"]["of"] == 3
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] == expected["test_accuracy"]
+    assert (out / "model.keras").read_bytes() == model and _history(out) == history  # nothing trained
+    assert (out / "plots" / "curves.png").is_file()
+
+    again = CliRunner().invoke(cli, ["train", "--resume", "--finish", "--out", str(out)])
+    assert again.exit_code == 2 and "run already complete (1 epochs); nothing to resume" in again.output
+
+
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
     from fmnist_edge.training import train
 
@@ -195,6 +222,7 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     (["--val-split", "1.5"], "--val-split must be in [0, 1)"),
     (["--data-dir", "/nonexistent/fmnist"], "/nonexistent/fmnist"),
     (["--resume"], "--resume needs --out"),
+    (["--finish", "--out", "somewhere"], "--finish ends an interrupted run: give it with --resume --out RUN_DIR"),
     (["--resume", "--lr", "0.1", "--out", "somewhere"], "--resume continues with the run's saved settings; drop --epochs, --limit, --lr"),
 ])
 def test_cli_errors_are_one_line_and_exit_2(tmp_path, args, message):
