@@ -32,6 +32,7 @@ ENTRIES = {
     "edge-s": "edge-s-best",
     "edge-s-photo": "edge-s-photo",
     "vgg-t": "vgg-t-best",
+    "mresnet-closet": "mresnet-paper",
 }
 
 
@@ -49,6 +50,17 @@ def command(settings: TrainSettings, run_name: str) -> str:
         flag = "--" + key.replace("_", "-")
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts + [f"--out runs/{run_name}"])
+
+
+def then(record: dict, run_name: str) -> str:
+    """The commands after training; first, for a run ended before its planned epochs, the one that ended it."""
+    steps = [f"fmnist-edge quantize runs/{run_name} --method qat",
+             f"fmnist-edge export runs/{run_name} --format tflite-int8"]
+    if "ended_early" in record:
+        ended = record["ended_early"]
+        steps.insert(0, f"fmnist-edge train --resume --finish --out runs/{run_name} "
+                        f"(stopped after epoch {ended['after_epoch']} of {ended['of']})")
+    return "; ".join(steps)
 
 
 def main() -> None:
@@ -84,7 +96,7 @@ def main() -> None:
             **({"members": [{"model": m["model"], "test_accuracy": m["test_accuracy"], "sha256": m["sha256"],
                              "command": command(TrainSettings.from_dict(m["settings"]), Path(m["run"]).name)}
                             for m in record["ensemble"]["members"]]} if "ensemble" in record else {}),
-            "then": f"fmnist-edge quantize runs/{run} --method qat; fmnist-edge export runs/{run} --format tflite-int8",
+            "then": then(record, run),
             "seed": settings.seed,
             "git": record.get("git"),
             "trained": record.get("finished"),
