@@ -1,6 +1,7 @@
 """Training on real Fashion-MNIST subsets: the run directory, resume, faults, CLI errors."""
 import csv
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,6 +190,7 @@ def test_finish_ends_an_interrupted_run_at_its_last_epoch(tmp_path):
     (out / "run.json").write_text(json.dumps(record))
     expected = json.loads((out / "metrics.json").read_text())
     (out / "metrics.json").unlink()
+    shutil.rmtree(out / "plots")
     model, history = (out / "model.keras").read_bytes(), _history(out)
 
     result = CliRunner().invoke(cli, ["train", "--resume", "--finish", "--out", str(out)])
