@@ -132,16 +132,17 @@ def train(
         get_model_info(settings.model)  # an unknown name, like bad data, fails before any directory exists
         data = _load_data(settings)
         record = _new_record(settings)
-    # Teachers are checked before a new run's directory exists; a resumed run insists on the very same files.
-    distillation, teachers = Distillation.from_settings(
-        settings, {"dataset": settings.dataset, "image_shape": list(data.image_shape), "classes": list(data.class_names)},
-        record.get("teachers"))
-    if teachers:
-        record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
-    initial_weights = None
-    if settings.init:  # checked before a new run's directory exists; a resumed run insists on the same file
-        initial_weights, record["init"] = _initial_weights(settings, data, record.get("init"))
-    record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
+    distillation, initial_weights = None, None
+    if not finish:  # ending a run trains nothing: its teachers, start weights and devices stay as recorded
+        # Teachers are checked before a new run's directory exists; a resumed run insists on the very same files.
+        distillation, teachers = Distillation.from_settings(
+            settings, {"dataset": settings.dataset, "image_shape": list(data.image_shape),
+                       "classes": list(data.class_names)}, record.get("teachers"))
+        if teachers:
+            record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
+        if settings.init:  # checked before a new run's directory exists; a resumed run insists on the same file
+            initial_weights, record["init"] = _initial_weights(settings, data, record.get("init"))
+        record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
     if not resume:
         root = Path(out) if out else Path("runs") / settings.model
         run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
