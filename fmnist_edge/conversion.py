@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _tf
 from ._quiet import quiet_native_stderr
-from .errors import FmnistEdgeError
+from .errors import FmnistEdgeError, one_line
 from .inspection import tflite_ops
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
@@ -70,7 +70,7 @@ def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None, ba
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
             data = bytes(converter.convert())
     except Exception as exc:  # the converter raises many internal types; the message is what matters
-        raise FmnistEdgeError(f"TFLite conversion ({mode}) failed: {str(exc).strip().splitlines()[0]}") from None
+        raise FmnistEdgeError(f"TFLite conversion ({mode}) failed: {one_line(exc)}") from None
     custom = [op for op in tflite_ops(data) if op.startswith("CUSTOM")]
     if custom:  # supported_ops should make this impossible; a converter change must not slip through
         raise FmnistEdgeError(f"TFLite conversion ({mode}) produced non-builtin ops: {', '.join(custom)}")
@@ -104,5 +104,5 @@ def to_onnx(model, opset: int = DEFAULT_ONNX_OPSET) -> bytes:
             proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:  # tf2onnx and the checker raise many types; the first line says what failed
-        raise FmnistEdgeError(f"ONNX conversion (opset {opset}) failed: {str(exc).strip().splitlines()[0]}") from None
+        raise FmnistEdgeError(f"ONNX conversion (opset {opset}) failed: {one_line(exc)}") from None
     return proto.SerializeToString()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import _tf
-from .errors import FmnistEdgeError
+from .errors import FmnistEdgeError, one_line
 
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 
@@ -109,7 +109,7 @@ def make_distribution(name: str = "auto", devices: list[str] | None = None, logi
         try:
             strategy = tf.distribute.MirroredStrategy(devices=devices or None)
         except (ValueError, RuntimeError) as exc:
-            raise FmnistEdgeError(f"--strategy mirrored: {str(exc).strip().splitlines()[0]}") from None
+            raise FmnistEdgeError(f"--strategy mirrored: {one_line(exc)}") from None
         return Distribution("mirrored", strategy, strategy.num_replicas_in_sync, list(strategy.extended.worker_devices))
     return _multi_worker(tf)
 

@@ -35,3 +35,10 @@ class BudgetExceededError(FmnistEdgeError):
     """A deployed model lost more accuracy than the budget allows (its artifacts are kept, marked failed)."""
 
     exit_code = 3
+
+
+def one_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type's name when it has none: what a
+    one-line error shows of a library's exception (a converter's message can be empty or start blank)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

@@ -26,6 +26,7 @@ scores a saved model on the official test set.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import zipfile
@@ -37,7 +38,7 @@ import numpy as np
 
 from . import _tf
 from .data import Dataset
-from .errors import RunDirError
+from .errors import RunDirError, one_line
 from .models import build_model
 from .rundir import RunDir, read_json
 
@@ -61,25 +62,48 @@ def load_keras_model(path: str | Path, *, quantized: bool = False):
     path = Path(path)
     if not path.is_file():
         raise RunDirError(f"{path}: no such model file")
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head == HDF5_SIGNATURE:
-        config = _hdf5_config(path)
-    elif head[:4] == b"PK\x03\x04" or zipfile.is_zipfile(path):  # a truncated zip still starts like one
-        config = _zip_config(path)
-    else:
-        raise RunDirError(f"{path}: not a Keras model file (neither a .keras archive nor HDF5)")
-    _check_layers(path, config)
+    kind = _keras_format(path)
+    config = _zip_config(path) if kind == "zip" else _hdf5_config(path)
+    _check_config(path, config)
     keras = _tf.keras()
     scope = _tf.tfmot().quantization.keras.quantize_scope() if quantized else contextlib.nullcontext()
     try:
         with scope:
-            if head == HDF5_SIGNATURE:
+            if kind == "hdf5":
                 return keras.models.load_model(path, compile=False)
             return keras.models.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RunDirError(f"{path}: cannot load the model ({message[:200]})") from None
+        raise RunDirError(f"{path}: cannot load the model ({one_line(exc)[:200]})") from None
+
+
+def _keras_format(path: Path) -> str:
+    """"zip" or "hdf5": the one format the file is, which is also the loader tf_keras will pick for it.
+
+    tf_keras picks its loader by the name and by probing (a .keras name that is a zip goes to the v3
+    loader, anything else to the legacy one, which finds an HDF5 signature at offset 0, 512, 1024, ...,
+    inside a user block). A file that parses as both could pass the check of one format and be loaded
+    as the other, so it is refused, as is a zip whose name sends it to the legacy loader.
+    """
+    import h5py
+
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    is_zip = head[:4] == b"PK\x03\x04" or zipfile.is_zipfile(path)  # a truncated zip still starts like one
+    try:
+        is_hdf5 = head == HDF5_SIGNATURE or bool(h5py.is_hdf5(str(path)))
+    except OSError:
+        is_hdf5 = False
+    if is_zip and is_hdf5:
+        raise RunDirError(f"{path}: refused: the file is both a zip archive and an HDF5 file (a file made to pass "
+                          f"one format's check and load as the other); fmnist-edge never writes one")
+    if is_zip and path.suffix != ".keras":
+        raise RunDirError(f"{path}: refused: a Keras archive (zip) must be named .keras; under any other name "
+                          f"tf_keras reads it with its legacy loader")
+    if is_zip:
+        return "zip"
+    if is_hdf5:
+        return "hdf5"
+    raise RunDirError(f"{path}: not a Keras model file (neither a .keras archive nor HDF5)")
 
 
 def _zip_config(path: Path) -> dict:
@@ -99,7 +123,7 @@ def _hdf5_config(path: Path) -> dict:
         with h5py.File(path, "r") as handle:
             raw = handle.attrs.get("model_config")
     except (OSError, ValueError) as exc:
-        raise RunDirError(f"{path}: damaged HDF5 model file ({str(exc).splitlines()[0][:120]})") from None
+        raise RunDirError(f"{path}: damaged HDF5 model file ({one_line(exc)[:120]})") from None
     if raw is None:
         raise RunDirError(f"{path}: an HDF5 file without a model config (weights only?) is not a model file")
     try:
@@ -108,40 +132,67 @@ def _hdf5_config(path: Path) -> dict:
         raise RunDirError(f"{path}: the stored model config is not valid JSON") from None
 
 
-def _check_layers(path: Path, config: dict) -> None:
-    allowed = _keras_layer_classes() | QUANTIZATION_CLASSES
-    try:
-        layers = list(_layers(config))
-    except RunDirError as exc:
-        raise RunDirError(f"{path}: {exc}") from None
-    for name, class_name in layers:
-        if class_name in NEVER:
-            raise RunDirError(f"{path}: refused: layer {name!r} is a {class_name}, which holds code; "
-                              f"fmnist-edge never writes one")
-        if class_name not in allowed:
-            raise RunDirError(f"{path}: refused: layer {name!r} has class {class_name!r}, not one of Keras' "
-                              f"own layers or tfmot's")
-
-
+# The packages a serialized object's "module" may name: Keras deserialization imports that module to find
+# the class, so any other name ("os", "this") would run its import-time code.
+ALLOWED_PACKAGES = {"keras", "tf_keras", "tensorflow_model_optimization"}
 CONTAINERS = {"Functional", "Sequential", "Model"}
+# The classes fitting.py registers (package "fmnist_edge"): a distilled run's compile_config holds them.
+FMNIST_EDGE_CLASSES = {"DistillationLoss", "LabelAccuracy"}
 
 
-def _layers(entry: Any) -> Iterator[tuple[str, str]]:
-    """(name, class_name) of every layer under a model config entry, nested models and wrapped layers included."""
-    if not isinstance(entry, dict) or "class_name" not in entry:
-        raise RunDirError("the stored model config has no layer classes")
-    inner = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-    if entry["class_name"] not in CONTAINERS:
-        yield str(inner.get("name", "?")), str(entry["class_name"])
-    for child in inner.get("layers") or []:
-        yield from _layers(child)
-    if isinstance(inner.get("layer"), dict):  # a wrapper (tfmot's QuantizeWrapper) and the layer it wraps
-        yield from _layers(inner["layer"])
+def _check_config(path: Path, config: Any) -> None:
+    """Refuse the config unless every serialized object in it, at any depth and under any key (a wrapped
+    layer, a Bidirectional's backward_layer, an initializer, the top-level model), is a class of Keras' or
+    tfmot's own, from their own modules."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise RunDirError(f"{path}: the stored model config has no layer classes")
+    allowed, registered = _allowed_classes()
+    for where, entry in _serialized_objects(config, "config"):
+        class_name, module, registered_name = entry["class_name"], entry.get("module"), entry.get("registered_name")
+        inner = entry.get("config")
+        name = inner.get("name") if isinstance(inner, dict) and isinstance(inner.get("name"), str) else None
+        what = f"layer {name!r}" if name else f"the object at {where}"
+        if not isinstance(class_name, str):
+            raise RunDirError(f"{path}: refused: {what} has a class_name that is not a name ({class_name!r})")
+        if class_name in NEVER:
+            raise RunDirError(f"{path}: refused: {what} is a {class_name}, which holds code; fmnist-edge never writes one")
+        if class_name not in allowed:
+            raise RunDirError(f"{path}: refused: {what} has class {class_name!r}, not one of Keras' own classes "
+                              f"or tfmot's")
+        if module is not None and (not isinstance(module, str) or module.split(".")[0] not in ALLOWED_PACKAGES):
+            raise RunDirError(f"{path}: refused: {what} names module {module!r}, which loading would import; "
+                              f"only Keras' and tfmot's own modules are allowed")
+        if registered_name not in (None, class_name) and registered_name not in registered:
+            raise RunDirError(f"{path}: refused: {what} has registered name {registered_name!r}, not one of "
+                              f"Keras', tfmot's or fmnist-edge's")
 
 
-def _keras_layer_classes() -> set[str]:
-    keras = _tf.keras()
-    return {name for name in dir(keras.layers) if isinstance(getattr(keras.layers, name), type)}
+def _serialized_objects(node: Any, where: str) -> Iterator[tuple[str, dict]]:
+    """(location, dict) of every dict holding a "class_name", anywhere under `node`."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _serialized_objects(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _serialized_objects(value, f"{where}[{i}]")
+
+
+@functools.cache
+def _allowed_classes() -> tuple[frozenset[str], frozenset[str]]:
+    """(class names, registered names) a file of ours can hold: Keras' layers, initializers, regularizers,
+    constraints, optimizers and their schedules, losses, metrics and precision policies; tfmot's
+    quantization and pruning classes; fmnist-edge's own loss and metric."""
+    keras, tfmot = _tf.keras(), _tf.tfmot()
+    namespaces = (keras.layers, keras.initializers, keras.regularizers, keras.constraints, keras.optimizers,
+                  keras.optimizers.schedules, keras.losses, keras.metrics, keras.mixed_precision)
+    names = {name for space in namespaces for name in dir(space) if isinstance(getattr(space, name), type)}
+    for scope in (tfmot.quantization.keras.quantize_scope(), tfmot.sparsity.keras.prune_scope()):
+        for objects in scope.custom_objects:
+            names.update(objects)
+    names |= FMNIST_EDGE_CLASSES | CONTAINERS
+    return frozenset(names), frozenset(f"fmnist_edge>{name}" for name in FMNIST_EDGE_CLASSES)
 
 
 def load_qat_model(path: str | Path):

@@ -40,7 +40,7 @@ from . import _tf, runtime
 from .conversion import to_tflite
 from .data import Dataset, load_dataset, split_train_val
 from .distribution import Distribution, make_distribution
-from .errors import BudgetExceededError, FmnistEdgeError, RunDirError
+from .errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
 from .fitting import compile_classifier, fit_datasets, make_optimizer
 from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
@@ -273,7 +273,7 @@ class _Job:
             return qk.quantize_model(model)
         except (ValueError, RuntimeError, TypeError) as exc:
             raise FmnistEdgeError(f"{self.model_path}: cannot be quantized by tfmot "
-                                  f"({str(exc).strip().splitlines()[0]})") from None
+                                  f"({one_line(exc)})") from None
 
     def _fine_tune(self, model, epochs: int, pruning: bool = False):
         keras, tfmot = _tf.keras(), _tf.tfmot()

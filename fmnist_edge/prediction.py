@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import preprocessing
-from .errors import DataError, FmnistEdgeError
+from .errors import DataError, FmnistEdgeError, one_line
 from .runtime import load_model
 
 INVERT_MODES = ("auto", "yes", "no")
@@ -153,7 +153,7 @@ def _read_picture(path: Path) -> np.ndarray:
             picture = ImageOps.exif_transpose(picture)
             grey = _grey_array(picture)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not a readable image ({str(exc).splitlines()[0] or type(exc).__name__})") from None
+        raise DataError(f"{path}: not a readable image ({one_line(exc)})") from None
     if grey.ndim != 2 or min(grey.shape) < 1:
         raise DataError(f"{path}: an image with no pixels")
     return grey
@@ -191,7 +191,7 @@ def _read_npz(path: Path, size: tuple[int, int]) -> np.ndarray:
                                 f"expected one array or one named {', '.join(NPZ_KEYS)}")
             images = archive[key]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz ({str(exc).splitlines()[0] or type(exc).__name__})") from None
+        raise DataError(f"{path}: not a readable .npz ({one_line(exc)})") from None
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim == 2:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._quiet import quiet_native_stderr
-from .errors import FmnistEdgeError
+from .errors import FmnistEdgeError, one_line
 
 DEFAULT_BATCH = 256  # large enough to amortize interpreter calls, small enough for any phone-class memory
 
@@ -37,7 +37,7 @@ class TFLiteModel:
             with quiet_native_stderr():
                 self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         except (ValueError, RuntimeError) as exc:
-            raise FmnistEdgeError(f"{self.path}: not a loadable TFLite model ({_first_line(exc)})") from None
+            raise FmnistEdgeError(f"{self.path}: not a loadable TFLite model ({one_line(exc)})") from None
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
@@ -114,7 +114,7 @@ class ONNXModel:
         try:
             self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
-            raise FmnistEdgeError(f"{self.path}: not a loadable ONNX model ({_first_line(exc)})") from None
+            raise FmnistEdgeError(f"{self.path}: not a loadable ONNX model ({one_line(exc)})") from None
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
@@ -211,7 +211,3 @@ def _tflite_interpreter_class():
         except ImportError:
             raise FmnistEdgeError("running .tflite models needs LiteRT: pip install ai-edge-litert") from None
     return Interpreter
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import one_line
+
 MIN_THROUGHPUT_SECONDS = 0.5
 
 
@@ -87,6 +89,43 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "throughput_batch": int(spec["batch"]),
         "peak_memory_added_mib": None if peak_kib is None else round(max(0, peak_kib - baseline_kib) / 1024, 2),
     }
+
+
+def interleaved_latency_ratio(path: str | Path, reference: str | Path, image: np.ndarray, *, rounds: int = 25,
+                              calls: int = 20, warmup: int = 20) -> dict[str, Any]:
+    """Single-image latency of `path` relative to `reference`, both on one thread, timed in alternating rounds
+    in this process: each round times `calls` calls of one file, then of the other (the order swaps every
+    round), and takes the ratio of the two rounds' medians. The result is the median of the round ratios,
+    with their 10th and 90th percentiles. A load that comes and goes (another process, a busy neighbour on a
+    shared machine) lands on both files of a round alike, so the ratio holds where two separate p50s,
+    measured a second apart, do not.
+
+    Args:
+        image: one uint8 image shaped (1, H, W, C), the input both files take.
+
+    Returns:
+        {"ratio", "ratio_p10", "ratio_p90", "p50_ms", "reference_p50_ms", "rounds", "calls"}
+    """
+    from .. import runtime
+
+    models = [runtime.load_model(path, num_threads=1), runtime.load_model(reference, num_threads=1)]
+    for model in models:
+        for _ in range(warmup):
+            model.run(image)
+    medians = np.empty((rounds, 2), dtype=np.float64)
+    timings = np.empty(calls, dtype=np.float64)
+    for r in range(rounds):
+        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+            run = models[k].run
+            for i in range(calls):
+                started = time.perf_counter_ns()
+                run(image)
+                timings[i] = time.perf_counter_ns() - started
+            medians[r, k] = np.median(timings) / 1e6
+    ratios = medians[:, 0] / medians[:, 1]
+    return {"ratio": float(np.median(ratios)), "ratio_p10": float(np.percentile(ratios, 10)),
+            "ratio_p90": float(np.percentile(ratios, 90)), "p50_ms": float(np.median(medians[:, 0])),
+            "reference_p50_ms": float(np.median(medians[:, 1])), "rounds": rounds, "calls": calls}
 
 
 def _prepare_runtime(spec) -> None:
@@ -167,7 +206,7 @@ def main() -> int:
         with quiet_native_stderr():
             result = measure(spec)
     except Exception as exc:  # reported to the parent as one line; it names the file
-        print(json.dumps({"error": f"{spec.get('path')}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"}))
+        print(json.dumps({"error": f"{spec.get('path')}: {one_line(exc)}"}))
         return 1
     print(json.dumps(result))
     return 0

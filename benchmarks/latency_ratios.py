@@ -1,0 +1,82 @@
+"""How far does each latency ratio of budget.toml move between repeats, and under load?
+
+    python benchmarks/latency_ratios.py                        # 5 repeats, machine as it is
+    python benchmarks/latency_ratios.py --load 1 --out benchmarks/results/latency_ratios_loaded.json
+
+For every [[model]] of the budget with a max_latency_ratio, measures the ratio `check` judges
+(`interleaved_latency_ratio`: the median over alternating rounds of the file and its reference
+in one process, one thread each) `--repeats` times, optionally with `--load` busy-looping
+processes running beside it, and writes each repeat's ratio with the CPU it ran on. The limits
+in budget.toml are set from these spreads (on every CPU seen) with a margin.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import platform
+from pathlib import Path
+
+from fmnist_edge.benchmarking.budget import LATENCY_CALLS, LATENCY_ROUNDS, read_budget
+from fmnist_edge.benchmarking.measure import interleaved_latency_ratio
+from fmnist_edge.data import load_dataset
+from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.rundir import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "latency_ratios.json"
+
+
+def _busy() -> None:
+    while True:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=Path, default=ROOT / "budget.toml")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--load", type=int, default=0, help="busy-looping processes beside the measurement")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    entries = [e for e in read_budget(args.budget) if "max_latency_ratio" in e]
+    images = {}
+    loaders = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(args.load)]
+    for process in loaders:
+        process.start()
+    rows = []
+    try:
+        for entry in entries:
+            dataset = entry.get("dataset", "fashion")
+            if dataset not in images:
+                images[dataset] = load_dataset(dataset).x_test[:1, ..., None]
+            ratios = []
+            for _ in range(args.repeats):
+                timed = interleaved_latency_ratio(entry["file"], entry["reference"], images[dataset],
+                                                  rounds=LATENCY_ROUNDS, calls=LATENCY_CALLS)
+                ratios.append(round(timed["ratio"], 4))
+            rows.append({"name": entry["name"], "limit": entry["max_latency_ratio"], "ratios": ratios,
+                         "min": min(ratios), "max": max(ratios), "p50_ms": round(timed["p50_ms"], 4),
+                         "reference_p50_ms": round(timed["reference_p50_ms"], 4)})
+            print(f"{entry['name']}: {min(ratios):.3f}-{max(ratios):.3f} (limit {entry['max_latency_ratio']})",
+                  flush=True)
+    finally:
+        for process in loaders:
+            process.terminate()
+    command = "python benchmarks/latency_ratios.py" + (f" --repeats {args.repeats}" if args.repeats != 5 else "") + (
+        f" --load {args.load}" if args.load else "") + (f" --out {args.out}" if args.out != RESULTS else "")
+    write_json(args.out, {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "machine": {"cpu": cpu_model(), "platform": platform.platform()},
+        "versions": {"ai-edge-litert": package_version("ai-edge-litert")},
+        "load_processes": args.load, "repeats": args.repeats, "rounds": LATENCY_ROUNDS, "calls": LATENCY_CALLS,
+        "rows": rows,
+    })
+    print(json.dumps({"written": str(args.out)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Compact residual networks for 28x28 inputs: CIFAR-style ResNets (He et al. 2015, section 4.2).
+
+A 3x3 stem, then three stages of 3x3 basic blocks at 28x28, 14x14 and 7x7 (the first block of
+stages 2 and 3 has stride 2 and a 1x1 projection shortcut), global average pooling and the
+logits. No dense hidden layer and no dropout: the regularization comes from the recipe (weight
+decay, random erasing), as in the published CIFAR-style Fashion-MNIST results these are measured
+against (zhunzhong07/Random-Erasing: ResNet-20 95.61%, 95.98% with random erasing).
+
+Every width is a multiple of 16 (oneDNN's channel block on this CPU), and each variant is sized
+by its int8 file with metadata for one size class of the zoo, not by its parameter count.
+One flat functional graph (quantize_model refuses nested models); every op is a builtin int8
+TFLite kernel (conv with folded BN and fused ReLU, ADD, MEAN, FULLY_CONNECTED, SOFTMAX).
+"""
+from __future__ import annotations
+
+from .blocks import classifier_head
+from .registry import register
+
+
+def _conv_bn(keras, x, filters: int, kernel: int, stride: int, name: str, relu: bool = True):
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
+                            kernel_initializer="he_normal", name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    if relu:
+        x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def _basic_block(keras, x, filters: int, stride: int, name: str):
+    """conv3x3-BN-ReLU, conv3x3-BN, add the shortcut (a strided 1x1 conv-BN when the shape changes), ReLU."""
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(keras, x, filters, 1, stride, f"{name}_proj", relu=False)
+    y = _conv_bn(keras, x, filters, 3, stride, f"{name}_1")
+    y = _conv_bn(keras, y, filters, 3, 1, f"{name}_2", relu=False)
+    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_out")(y)
+
+
+def _cifar_resnet(input_shape, num_classes: int, *, name: str, widths: tuple[int, int, int],
+                  blocks: tuple[int, int, int]):
+    """`widths[i]` channels and `blocks[i]` basic blocks in stage i; depth = 2 * sum(blocks) + 2."""
+    from fmnist_edge import _tf
+
+    keras = _tf.keras()
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _conv_bn(keras, inputs, widths[0], 3, 1, "stem")
+    for s, (filters, count) in enumerate(zip(widths, blocks), start=1):
+        for b in range(1, count + 1):
+            x = _basic_block(keras, x, filters, 2 if (s > 1 and b == 1) else 1, f"stage{s}_block{b}")
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# Sizes: params at 28x28x1 and 10 classes; int8 file = `fmnist-edge export --format tflite-int8` of the
+# untrained model, metadata included (printed by `fmnist-edge models --sizes`).
+
+@register(
+    "res-t",
+    source="fmnist-edge's CIFAR-style ResNet-8 for the 50 KB class",
+    description="3x3 stem 16, one basic block per stage at 16/32/48 channels (28/14/7 px), GAP; 46k params",
+    default_input_shape=(28, 28, 1),
+    default_num_classes=10,
+    min_input_size=(4, 4),  # two stride-2 stages
+)
+def res_t(input_shape, num_classes):
+    return _cifar_resnet(input_shape, num_classes, name="res_t", widths=(16, 32, 48), blocks=(1, 1, 1))
+
+
+@register(
+    "res-s",
+    source="fmnist-edge's CIFAR-style ResNet-14 for the 250 KB class (He et al. 2015, section 4.2)",
+    description="3x3 stem 16, two basic blocks per stage at 16/32/64 channels (28/14/7 px), GAP; 176k params",
+    default_input_shape=(28, 28, 1),
+    default_num_classes=10,
+    min_input_size=(4, 4),
+)
+def res_s(input_shape, num_classes):
+    return _cifar_resnet(input_shape, num_classes, name="res_s", widths=(16, 32, 64), blocks=(2, 2, 2))
+
+
+@register(
+    "res-m",
+    source="fmnist-edge's CIFAR-style ResNet-20 at twice the width, for the 1 MB class",
+    description="3x3 stem 32, three basic blocks per stage at 32/64/128 channels (28/14/7 px), GAP; 1.09M params",
+    default_input_shape=(28, 28, 1),
+    default_num_classes=10,
+    min_input_size=(4, 4),
+)
+def res_m(input_shape, num_classes):
+    return _cifar_resnet(input_shape, num_classes, name="res_m", widths=(32, 64, 128), blocks=(3, 3, 3))
