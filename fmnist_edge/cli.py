@@ -342,18 +342,23 @@ def predict(paths, zoo_name, invert, top, threads, save_input, as_json) -> None:
     else:
         model, images = paths[0], paths[1:]
 
+    unreadable: list[str] = []  # one bad picture among good ones: answer the good ones, name the bad, exit 2
     predictions = predict_images(model, list(images), invert=invert, top=top, num_threads=threads,
-                                 save_input=save_input)
+                                 save_input=save_input, errors=unreadable)
     for p in predictions:
         if p.note:
             click.echo(f"note: {p.source}: {p.note}", err=True)
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in predictions], indent=2))
-        return
-    width = max(len(p.source) for p in predictions)
-    for p in predictions:
-        guesses = "   ".join(f"{g.label} {100 * g.probability:5.1f}%" for g in p.top)
-        click.echo(f"{p.source:<{width}}  {guesses}{'   (inverted)' if p.inverted else ''}")
+    else:
+        width = max(len(p.source) for p in predictions)
+        for p in predictions:
+            guesses = "   ".join(f"{g.label} {100 * g.probability:5.1f}%" for g in p.top)
+            click.echo(f"{p.source:<{width}}  {guesses}{'   (inverted)' if p.inverted else ''}")
+    for problem in unreadable:
+        click.echo(f"Error: {problem}", err=True)
+    if unreadable:
+        raise SystemExit(2)
 
 
 @cli.command()

@@ -23,6 +23,9 @@ from .inspection import tflite_ops
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")
 DEFAULT_ONNX_OPSET = 17  # onnxruntime 1.18+ and every current mobile runtime read it
+# tf2onnx 1.17 writes opsets up to 18; below 9 it cannot express BatchNormalization's inference form and
+# fails after a screen of log lines, so those are refused before any conversion starts.
+ONNX_OPSETS = range(9, 19)
 
 
 def to_tflite(model, mode: str, calibration_images: np.ndarray | None = None, batch_size: int | None = None) -> bytes:
@@ -95,9 +98,14 @@ def to_onnx(model, opset: int = DEFAULT_ONNX_OPSET) -> bytes:
     The result passes `onnx.checker.check_model(full_check=True)`.
     """
     tf = _tf.tf()
+    import logging
+
     import onnx
     import tf2onnx
 
+    if opset not in ONNX_OPSETS:
+        raise FmnistEdgeError(f"--opset must be from {ONNX_OPSETS.start} to {ONNX_OPSETS.stop - 1}, got {opset}")
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its per-conversion INFO lines are not the user's news
     spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image"),)
     try:
         with quiet_native_stderr():

@@ -7,7 +7,10 @@ The server maps three URL spaces to three folders and serves nothing else:
     /                 web_demo/ (the page, its script and the JavaScript conversion)
     /node_modules/    web_demo/node_modules/ (LiteRT.js and its wasm files, from `make tools`)
     /model/           the export folder (model.json and the batch-1 int8 .tflite the page loads)
-so the page works offline and never asks anything outside localhost.
+so the page works offline and never asks anything outside localhost. A path that resolves outside
+those folders (through a symlink or "..") is not found, folders are never listed, and a request whose
+Host header is not a loopback name with the server's own port is refused (403), so a page of another
+site that rebinds its DNS name to 127.0.0.1 cannot read what the demo serves.
 
 `headless_chromium()` and `open_page()` open the page in Debian's Chromium through Playwright for the browser test and
 the latency benchmark (Playwright is a development dependency; the system browser is used, never a
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_DEMO = ROOT / "web_demo"
 DEFAULT_EXPORT = ROOT / "shipped" / "vgg-a-photo" / "export"
 PAGE_MODEL_FILE = "model_int8_b1.tflite"  # LiteRT.js 2.5 needs the batch fixed at 1
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # what a browser on this machine sends as Host
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Chromium on a machine with no way out: no background traffic, no first-run work.
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,13 +64,29 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.export_dir = export_dir
         super().__init__(*args, directory=str(WEB_DEMO), **kwargs)
 
+    def send_head(self):
+        allowed = {f"{name}:{self.server.server_address[1]}" for name in LOOPBACK_NAMES}
+        if self.headers.get("Host", "").strip().lower() not in allowed:
+            self.send_error(403, "Host must be a loopback name with this server's port")
+            return None
+        return super().send_head()
+
     def translate_path(self, path: str) -> str:
         # The parent resolves "..", query strings and escapes against `directory`, never leaving it;
-        # what lands in web_demo/model/ is then looked up in the export folder instead.
+        # what lands in web_demo/model/ is then looked up in the export folder instead. Symlinks are then
+        # resolved, and a target outside the folder it was asked from becomes a path that cannot exist
+        # (a file below /dev/null), which the parent answers with 404.
         local = Path(super().translate_path(path))
+        root, target = WEB_DEMO, local
         if local.is_relative_to(WEB_DEMO / "model"):
-            return str(self.export_dir / local.relative_to(WEB_DEMO / "model"))
-        return str(local)
+            root, target = self.export_dir, self.export_dir / local.relative_to(WEB_DEMO / "model")
+        if not Path(os.path.realpath(target)).is_relative_to(os.path.realpath(root)):
+            return os.path.join(os.devnull, "outside")
+        return str(target)
+
+    def list_directory(self, path):
+        self.send_error(404, "File not found")  # the page needs no listings: never show a folder's files
+        return None
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # a re-exported model is seen on reload
@@ -92,6 +113,8 @@ class _Server(http.server.ThreadingHTTPServer):
 @contextlib.contextmanager
 def serving(export_dir: str | Path = DEFAULT_EXPORT, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve the page in a background thread; yields its address (port 0 = any free port)."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise FmnistEdgeError(f"the demo serves loopback only (127.0.0.1, localhost or ::1); got {host!r}")
     export_dir = check_demo_files(export_dir).resolve()
     try:
         server = _Server((host, port), functools.partial(_Handler, export_dir=export_dir))

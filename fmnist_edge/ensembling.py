@@ -83,7 +83,8 @@ def ensemble(runs: Sequence[str | Path], out: str | Path | None = None, *, force
         raise RunDirError(f"{first.path}: its data ({_task(first.task)}) is not what its settings load now "
                           f"({_task((settings.dataset, data.image_shape, list(data.class_names)))})")
 
-    run_dir = prepare_new_run(Path(out) if out else Path("runs") / "ensemble", force, resumable=False)
+    run_dir = prepare_new_run(Path(out) if out else Path("runs") / "ensemble", force, resumable=False,
+                              reads={"a member": list(runs)})
     command = "fmnist-edge ensemble " + " ".join(runs) + f" --out {run_dir.root}"
     record: dict[str, Any] = {
         "settings": settings.to_dict(), "seed": settings.seed, "status": "assembling", "epochs_completed": 0,

@@ -253,7 +253,7 @@ def load_trained_run(path: str | Path, float32: bool = False) -> TrainedRun:
     """A complete run's best model (in float32 compute when asked) with its record; RunDirError when the run
     is unfinished, has no model, or predates run.json's record of its data."""
     run_dir = RunDir(Path(path))
-    record = run_dir.read_finished_run()
+    record = run_dir.read_finished_run(offer_allow_incomplete=False)  # --init, --teacher, ensemble: no such option
     data = record.get("data") or {}
     if "image_shape" not in data or "classes" not in data:
         raise RunDirError(f"{path}: run.json does not record its data (image shape, classes); train it again")

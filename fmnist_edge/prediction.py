@@ -18,6 +18,8 @@ inverted by the same border rule but never resized: a wrong shape is an error, n
 """
 from __future__ import annotations
 
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +31,9 @@ from .errors import DataError, FmnistEdgeError, one_line
 from .runtime import load_model
 
 INVERT_MODES = ("auto", "yes", "no")
+# Pictures other than JPEG decode whole: 40 MP (a 200 MP JPEG still decodes at 1/8 scale) keeps a picture
+# under ~160 MB of memory where an 11,000 px square PNG would take over a gigabyte.
+MAX_PICTURE_PIXELS = 40_000_000
 NPZ_KEYS = ("images", "x_test", "x")  # tried in this order when an .npz holds several arrays
 
 
@@ -64,7 +69,8 @@ class ModelInput:
 
 
 def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto", top: int = 3,
-            num_threads: int | None = None, save_input: str | Path | None = None) -> list[Prediction]:
+            num_threads: int | None = None, save_input: str | Path | None = None,
+            errors: list[str] | None = None) -> list[Prediction]:
     """Classify image files (PNG, JPEG or anything Pillow reads, and .npz) with an exported .tflite or .onnx.
 
     Labels come from the model file itself (metadata labels in a .tflite, the "labels" property of an
@@ -72,6 +78,8 @@ def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto"
 
     Args:
         save_input: a folder to write each image as the model saw it (PNG, named after the source).
+        errors: a list to collect the one-line problem of each unreadable image in; those images are left
+            out and the others answered. None: the first unreadable image raises DataError.
     """
     if invert not in INVERT_MODES:
         raise FmnistEdgeError(f"--invert must be one of {', '.join(INVERT_MODES)}, got {invert!r}")
@@ -85,7 +93,17 @@ def predict(model: str | Path, images: list[str | Path], *, invert: str = "auto"
     height, width, channels = deployed.input_shape
     if channels != 1:
         raise FmnistEdgeError(f"{model}: takes {channels}-channel images; predict feeds grayscale (1 channel)")
-    inputs = [item for path in map(Path, images) for item in read_model_inputs(path, (height, width), invert)]
+    inputs = []
+    for path in map(Path, images):
+        try:
+            inputs.extend(read_model_inputs(path, (height, width), invert))
+        except DataError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+    if not inputs:
+        raise DataError(errors[0] if len(errors) == 1 else f"none of the {len(errors)} images could be read: "
+                        + "; ".join(errors))
     if save_input is not None:
         _save_inputs(inputs, Path(save_input))
     scores = deployed.predict(np.stack([item.image for item in inputs]))
@@ -103,8 +121,10 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
     """The model inputs in one file: one per picture, one per image of an .npz."""
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not an image file")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: no such image file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a pipe, socket or device); give an image file")
     if path.suffix.lower() == ".npz":
         return [ModelInput(f"{path}[{i}]", *preprocessing.negate_if_light(image, invert))
                 for i, image in enumerate(_read_npz(path, size))]
@@ -122,20 +142,42 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
 
 
 def _save_inputs(inputs: list[ModelInput], folder: Path) -> None:
+    """Write each model input as a PNG named after its source, never over an existing file (the input
+    picture itself among them): every name is checked before the first file is written."""
     from PIL import Image
 
     from .rundir import atomic_path
 
+    targets = _save_input_names(inputs, folder)
+    for target in targets:
+        if target.exists() or target.is_symlink():
+            raise FmnistEdgeError(f"{target}: exists; --save-input never overwrites a file (choose an empty folder)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FmnistEdgeError(f"{folder}: cannot create the --save-input folder ({exc.strerror})") from None
-    for item in inputs:
-        # "photos/shirt.jpg" -> shirt.png; "batch.npz[3]" -> batch_3.png
-        file_name, _, index = item.source.partition("[")
-        name = Path(file_name).stem + (f"_{index.rstrip(']')}" if index else "")
-        with atomic_path(folder / f"{name}.png") as tmp:
+    for item, target in zip(inputs, targets):
+        with atomic_path(target) as tmp:
             Image.fromarray(item.image).save(tmp, format="PNG")
+
+
+def _save_input_names(inputs: list[ModelInput], folder: Path) -> list[Path]:
+    """"photos/shirt.jpg" -> shirt.png; "batch.npz[3]" -> batch_3.png; two sources with one stem keep their
+    suffix (a.jpg -> a_jpg.png, a.png -> a_png.png); sources that still collide are refused."""
+    def stem(item: ModelInput, with_suffix: bool) -> str:
+        file_name, _, index = item.source.partition("[")
+        path = Path(file_name)
+        name = path.stem + (f"_{path.suffix.lstrip('.').lower()}" if with_suffix and path.suffix else "")
+        return name + (f"_{index.rstrip(']')}" if index else "")
+
+    plain = [stem(item, False) for item in inputs]
+    names = [stem(item, True) if plain.count(name) > 1 else name for item, name in zip(inputs, plain)]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            first = inputs[names.index(name)].source
+            raise FmnistEdgeError(f"--save-input: {first} and {inputs[i].source} would both be saved as {name}.png; "
+                                  f"give them in separate calls")
+    return [folder / f"{name}.png" for name in names]
 
 
 def _read_picture(path: Path) -> np.ndarray:
@@ -143,7 +185,18 @@ def _read_picture(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as picture:
+        with warnings.catch_warnings():
+            # Pillow warns past 89 MP and refuses past 179 MP; the size is judged below instead, in one line.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(path)
+        with picture:
+            pixels = picture.size[0] * picture.size[1]
+            # A JPEG decodes at down to 1/8 scale (below); other formats decode whole.
+            limit = MAX_PICTURE_PIXELS * (64 if picture.format == "JPEG" else 1)
+            if pixels > limit:
+                raise DataError(f"{path}: a {picture.size[0]}x{picture.size[1]} picture ({pixels / 1e6:.0f} MP) is "
+                                f"larger than predict decodes ({limit / 1e6:.0f} MP for {picture.format}); "
+                                f"scale it down first")
             if picture.format == "JPEG":
                 # Decode straight to luma at the largest 1/2, 1/4 or 1/8 scale that keeps the short side
                 # at least twice the conversion's working size: most of a large JPEG's decoding is skipped.
@@ -180,8 +233,11 @@ def _grey_array(picture) -> np.ndarray:
 
 
 def _read_npz(path: Path, size: tuple[int, int]) -> np.ndarray:
-    import zipfile
-
+    if not zipfile.is_zipfile(path):  # checked first: numpy reads other bytes as a pickle and names allow_pickle
+        with open(path, "rb") as handle:
+            damaged = handle.read(2) == b"PK"
+        raise DataError(f"{path}: not a readable .npz (a truncated or damaged zip)" if damaged else
+                        f"{path}: not an .npz archive (an .npz is a zip of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)

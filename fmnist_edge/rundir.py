@@ -22,9 +22,9 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from .errors import RunDirError
+from .errors import FmnistEdgeError, RunDirError
 
 
 @contextlib.contextmanager
@@ -157,17 +157,27 @@ class RunDir:
                               f"fmnist-edge train")
         if not isinstance(record.get("status", ""), str):
             raise RunDirError(f"{self.run_json}: \"status\" must be a string")
+        from .settings import TrainSettings
+
+        try:
+            TrainSettings.from_dict(settings)  # every field of the right type and in range, before any stage uses one
+        except FmnistEdgeError as exc:
+            raise RunDirError(f"{self.run_json}: its settings are invalid: {exc}") from None
         return record
 
-    def read_finished_run(self, allow_incomplete: bool = False) -> dict[str, Any]:
-        """run.json of a complete run; an unfinished one (running, interrupted) only when allowed."""
+    def read_finished_run(self, allow_incomplete: bool = False, offer_allow_incomplete: bool = True) -> dict[str, Any]:
+        """run.json of a complete run; an unfinished one (running, interrupted) only when allowed.
+        `offer_allow_incomplete`: the refusal names --allow-incomplete (only commands that have it)."""
         record = self.read_run()
         status = record.get("status")
+        if status == "running" and lock_holder(self.root) is None:
+            status = "stopped (it says running, but no process holds it: killed, or the machine stopped)"
         if status != "complete" and not allow_incomplete:
             raise RunDirError(
                 f"{self.root}: the run is {status or 'not marked complete'} ({record.get('epochs_completed', 0)} of "
                 f"{record['settings'].get('epochs', '?')} epochs); finish it with: fmnist-edge train --resume --out "
-                f"{self.root}, or pass --allow-incomplete to use its best model so far")
+                f"{self.root}" + (", or pass --allow-incomplete to use its best model so far"
+                                  if offer_allow_incomplete else ""))
         return record
 
     def require_model(self) -> Path:
@@ -227,21 +237,37 @@ def lock_holder(root: str | Path) -> tuple[int, str] | None:
     return pid, step
 
 
-def prepare_new_run(out: str | Path, force: bool, resumable: bool = True) -> RunDir:
+def prepare_new_run(out: str | Path, force: bool, resumable: bool = True,
+                    reads: dict[str, Sequence[str | Path]] | None = None) -> RunDir:
     """Create an empty run directory, refusing to replace an existing one without `force`.
 
     `force` replaces only what fmnist-edge made: a run directory (it holds run.json) or an empty
     folder. The old run is moved aside in one rename and an empty directory takes its name, so
     a failure while deleting the old files never leaves a half-deleted run under the name.
     `resumable`: the refusal offers --resume (train's runs can be continued; an ensemble's cannot).
+    `reads`: the runs the command reads, by option ({"--init": [...]}): an `out` that is one of them or
+    holds one is refused, since replacing it would delete what the command is about to read.
     """
     root = Path(out)
+    here = Path.cwd().resolve()
+    if root.exists() and (root.resolve() == here or root.resolve() in here.parents):
+        raise RunDirError(f"{root}: is the folder you are in (or holds it); choose another --out")
+    for option, sources in (reads or {}).items():
+        for source in sources:
+            resolved, target = Path(source).resolve(), root.resolve()
+            if resolved == target or target in resolved.parents:
+                held = "is" if resolved == target else "holds"
+                raise RunDirError(f"{root}: {held} {source} ({option}), which this command reads; replacing it "
+                                  f"would delete it: choose another --out")
     if root.exists() and not root.is_dir():
         raise RunDirError(f"{root}: exists and is not a directory")
     if root.exists() and any(root.iterdir()):
         if not force:
             raise RunDirError(f"{root}: run directory already exists; pass --force to replace it"
                               + (" or --resume to continue it" if resumable else ""))
+        if root.is_symlink():  # replacing it would move the link, not the run
+            raise RunDirError(f"{root}: is a symbolic link (to {os.readlink(root)}); --force replaces a run "
+                              f"directory itself: give its real path")
         if not RunDir(root).run_json.is_file():
             raise RunDirError(f"{root}: not a run directory (no run.json) and not empty; --force replaces only "
                               f"runs, so choose another --out")
@@ -259,6 +285,7 @@ def prepare_new_run(out: str | Path, force: bool, resumable: bool = True) -> Run
 
 def _replace_with_empty(root: Path) -> None:
     """Move the run at `root` aside, then delete it; `root` is absent in between, never half-deleted."""
+    root = root.resolve()  # "." has no name to put beside it
     trash = root.with_name(f".{root.name}.replaced-{os.getpid()}")
     try:
         os.replace(root, trash)

@@ -44,6 +44,7 @@ class TFLiteModel:
         self._input, self._output = inputs[0], outputs[0]
         self._batch = None
         self.io_contract = {"input": _contract(inputs[0]), "output": _contract(outputs[0])}
+        _check_classifier(self.path, self.io_contract["input"]["shape"], self.io_contract["output"]["shape"])
 
     @property
     def labels(self) -> list[str] | None:
@@ -119,8 +120,11 @@ class ONNXModel:
         if len(inputs) != 1 or len(outputs) != 1:
             raise FmnistEdgeError(f"{self.path}: expected one input and one output, found {len(inputs)} and {len(outputs)}")
         self._input_name = inputs[0].name
-        self._classes = int(outputs[0].shape[-1])
-        self.input_shape = tuple(int(d) for d in inputs[0].shape[1:])
+        # onnxruntime gives a symbolic dimension as its name (a str) or None: -1, as TFLite's shape signature does.
+        dims = [[d if isinstance(d, int) else -1 for d in io.shape] for io in (inputs[0], outputs[0])]
+        _check_classifier(self.path, *dims)
+        self._classes = int(dims[1][-1])
+        self.input_shape = tuple(int(d) for d in dims[0][1:])
         self.input_dtype = np.dtype(np.float32)
         self.input_quantization = None
         properties = self._session.get_modelmeta().custom_metadata_map
@@ -149,6 +153,19 @@ def _contract(details: dict) -> dict:
     scale, zero_point = details["quantization"]
     return {"shape": [int(d) for d in details["shape_signature"]], "dtype": np.dtype(details["dtype"]).name,
             "quantization": [float(scale), int(zero_point)] if scale else None}
+
+
+def _check_classifier(path: Path, input_shape: list[int], output_shape: list[int]) -> None:
+    """Refuse a model that is not an image classifier of the contract: input (batch, H, W, C) with H, W and C
+    fixed, output (batch, classes). -1 is a dimension the file leaves open."""
+    if len(input_shape) != 4 or any(d < 1 for d in input_shape[1:]):
+        shown = "x".join("?" if d < 0 else str(d) for d in input_shape)
+        raise FmnistEdgeError(f"{path}: its input is {shown}; fmnist-edge runs image classifiers whose input is "
+                              f"(batch, height, width, channels) with the height, width and channels fixed")
+    if len(output_shape) != 2 or output_shape[1] < 2:
+        shown = "x".join("?" if d < 0 else str(d) for d in output_shape)
+        raise FmnistEdgeError(f"{path}: its output is {shown}; fmnist-edge runs classifiers whose output is "
+                              f"(batch, classes)")
 
 
 def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel | ONNXModel:

@@ -84,11 +84,15 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainSettings":
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in values.items() if k in known}
+        """Settings read back from run.json, each field checked for its type and range (a run directory is
+        input like any other: a hand-edited or damaged run.json gets one line naming the field)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in fields}
+        for name, value in values.items():
+            _check_type(name, value, fields[name].type)
         if "teachers" in values:  # JSON gives a list; the settings stay hashable
             values["teachers"] = tuple(values["teachers"])
-        return cls(**values)
+        return cls(**values).validate()
 
 
 # The published set-ups, as far as each paper states them. Fields a paper leaves
@@ -141,6 +145,23 @@ def resolve_settings(model: str = TrainSettings.model, recipe: str = "best", **o
     if unknown:
         raise TypeError(f"unknown training settings: {', '.join(sorted(unknown))}")
     return TrainSettings(**values).validate()
+
+
+def _check_type(name: str, value: Any, annotation: str) -> None:
+    """`value` of run.json's settings against its field's annotation ("int", "float | None", "tuple[str, ...]")."""
+    kinds = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "tuple[str, ...]": (list, tuple)}
+    wanted = [part.strip() for part in str(annotation).split("|")]
+    if value is None and "None" in wanted:
+        return
+    ok = any(isinstance(value, kinds.get(kind, ())) and not (kind in ("int", "float") and isinstance(value, bool))
+             for kind in wanted)
+    if ok and isinstance(value, (list, tuple)):
+        ok = all(isinstance(item, str) for item in value)
+    if not ok:
+        names = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+                 "tuple[str, ...]": "a list of strings"}
+        expected = " or ".join(names.get(kind, kind) for kind in wanted if kind != "None")
+        raise FmnistEdgeError(f"--{name.replace('_', '-')} must be {expected}, got {value!r}")
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -15,6 +15,7 @@ import it only when training is asked for.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import sys
 import time
@@ -30,7 +31,7 @@ from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
 from .fitting import Distillation, compile_classifier, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model, load_trained_run
-from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError
+from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
 from .machine import provenance, utc_now
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
                      write_json)
@@ -145,13 +146,21 @@ def train(
         record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
     if not resume:
         root = Path(out) if out else Path("runs") / settings.model
-        run_dir = prepare_new_run(root, force) if distribution.is_chief else RunDir(root)
+        reads = {"--init": [settings.init] if settings.init else [], "--teacher": list(settings.teachers)}
+        run_dir = prepare_new_run(root, force, reads=reads) if distribution.is_chief else RunDir(root)
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
     with lock:
         trainer = _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation,
                            initial_weights)
         return trainer.end_early() if finish else trainer.run()
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    """A write the machine refused for lack of room or a lost disk, as Python or TensorFlow reports it."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+    return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)
 
 
 def _initial_weights(settings: TrainSettings, data: Dataset, recorded: dict | None):
@@ -241,8 +250,15 @@ class _Trainer:
                 raise InterruptedRunError(
                     f"interrupted after {self.record['epochs_completed']} complete epochs; continue with: "
                     f"fmnist-edge train --resume --out {self.run_dir.root}", ) from None
-            except _tf.tf().errors.OpError as exc:
-                if dist.name != "multi-worker":
+            except (OSError, _tf.tf().errors.OpError) as exc:
+                if _is_storage_error(exc):  # the disk filled up (or went away) while an epoch was being saved
+                    recorder.account_time()
+                    self._stop("interrupted")
+                    raise TrainingError(
+                        f"{self.run_dir.root}: cannot write the run ({one_line(exc)[:160]}); stopped after "
+                        f"{self.record['epochs_completed']} complete epochs. Free some space, then continue with: "
+                        f"fmnist-edge train --resume --out {self.run_dir.root}") from None
+                if isinstance(exc, OSError) or dist.name != "multi-worker":
                     raise
                 # A peer died (UNAVAILABLE, ABORTED, ...): the whole job must restart from the last checkpoint.
                 recorder.account_time()
@@ -263,7 +279,28 @@ class _Trainer:
                     f"{self.record['best']['epoch']}) kept in {self.run_dir.model}") if self.record.get("best") else "no model was kept"
             raise TrainingError(f"loss became NaN in epoch {recorder.diverged_epoch}: training stopped; {kept}. "
                                 f"Try a lower --lr.")
-        return self._complete()
+        try:
+            return self._complete()
+        except KeyboardInterrupt:
+            self._stop("interrupted")
+            raise InterruptedRunError(f"interrupted while scoring the best model; every epoch is saved: finish with: "
+                                      f"fmnist-edge train --resume --out {self.run_dir.root}") from None
+        except OSError as exc:
+            if not _is_storage_error(exc):
+                raise
+            self._stop("interrupted")
+            raise TrainingError(f"{self.run_dir.root}: cannot write the run's results ({one_line(exc)[:160]}); every "
+                                f"epoch is saved: free some space, then finish with: fmnist-edge train --resume "
+                                f"--out {self.run_dir.root}") from None
+
+    def _stop(self, status: str) -> None:
+        """Mark the run `status` (best effort: on a full disk run.json may not take it; a resume reads the
+        lock, not the status, to know that no process is writing the run)."""
+        self.record["status"] = status
+        try:
+            self._save_record()
+        except OSError:
+            pass
 
     def end_early(self) -> Run:
         """--finish: end an interrupted run at its last complete epoch, without training any further."""

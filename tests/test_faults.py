@@ -5,6 +5,7 @@ Rows here need no trained model (they are refused before any work); the ones tha
 live beside the behaviour they guard (test_keras_files.py: code in a model file; test_training.py: locks).
 """
 import hashlib
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -107,6 +108,80 @@ def _empty_folder(tmp: Path) -> Path:
     return folder
 
 
+GOLDEN_PHOTO = ROOT / "tests" / "golden" / "preprocess" / "00_photo_0.png"
+
+
+def _pictures(tmp: Path) -> Path:
+    """A user's folder of pictures, one of them named as --save-input would name its 28x28 input."""
+    folder = tmp / "pictures"
+    folder.mkdir()
+    (folder / "shirt.png").write_bytes(GOLDEN_PHOTO.read_bytes())
+    return folder
+
+
+def _fifo(tmp: Path) -> Path:
+    path = tmp / "camera.png"
+    os.mkfifo(path)
+    return path
+
+
+def _random_npz(tmp: Path) -> Path:
+    path = tmp / "images.npz"
+    path.write_bytes(os.urandom(4096))
+    return path
+
+
+def _huge_png(tmp: Path) -> Path:
+    """A PNG whose header says 11000x11000 (121 MP): what a decompression bomb looks like before decoding."""
+    import struct
+    import zlib
+
+    data = bytearray(GOLDEN_PHOTO.read_bytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", 11000, 11000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path = tmp / "huge.png"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _symlinked_run(tmp: Path) -> Path:
+    run = _run_stub(tmp)
+    link = tmp / "link"
+    link.symlink_to(run, target_is_directory=True)
+    return link
+
+
+def _budget(text: str):
+    def make(tmp: Path) -> Path:
+        path = tmp / "budget.toml"
+        path.write_text(text.format(int8=SHIPPED_INT8))
+        return path
+    return make
+
+
+def _run_with_settings(**settings):
+    import json
+
+    def make(tmp: Path) -> Path:
+        run = tmp / "run"
+        run.mkdir()
+        record = {"status": "interrupted", "epochs_completed": 1, "settings": {"model": "mlp", "epochs": 3, **settings}}
+        (run / "run.json").write_text(json.dumps(record))
+        return run
+    return make
+
+
+def _killed_run(tmp: Path) -> Path:
+    """A run whose process died with kill -9: run.json still says running; no process holds its lock."""
+    run = tmp / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"status": "running", "epochs_completed": 2, "settings": {"model": "mlp", '
+                                  '"epochs": 30}}')
+    (run / ".lock").write_text('{"pid": 999999999, "step": "train"}')
+    return run
+
+
 ROWS = [
     # (id, argv with {tmp} and {fixture}, fixture maker, exit code, phrase)
     ("train --force on a folder that is not a run", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
@@ -150,6 +225,38 @@ ROWS = [
      _run_in_read_only_folder, 2, "locked/run: cannot replace the old run ("),
     ("check --budget naming a folder", ["check", "--budget", "{fixture}"], _empty_folder, 2,
      "folder: is a folder; give the budget file (e.g. budget.toml)"),
+    # Data loss: --save-input never writes over a file, the user's picture least of all.
+    ("predict --save-input into the folder of the picture",
+     ["predict", str(SHIPPED_INT8), "{fixture}/shirt.png", "--save-input", "{fixture}"], _pictures, 2,
+     "shirt.png: exists; --save-input never overwrites a file"),
+    ("train --force over a symlink to a run", ["train", "--model", "mlp", "--out", "{fixture}", "--force"],
+     _symlinked_run, 2, "link: is a symbolic link (to "),
+    # run.json is input: every field is checked before a stage uses it.
+    ("train --resume, run.json epochs -3", ["train", "--resume", "--out", "{fixture}"], _run_with_settings(epochs=-3),
+     2, "its settings are invalid: --epochs must be at least 1, got -3"),
+    ("train --resume, run.json epochs \"three\"", ["train", "--resume", "--out", "{fixture}"],
+     _run_with_settings(epochs="three"), 2, "its settings are invalid: --epochs must be an integer, got 'three'"),
+    ("quantize, run.json batch_size 0", ["quantize", "{fixture}", "--method", "qat", "--allow-incomplete"],
+     _run_with_settings(batch_size=0), 2, "its settings are invalid: --batch-size must be at least 1, got 0"),
+    ("quantize, run.json lr \"fast\"", ["quantize", "{fixture}", "--method", "qat", "--allow-incomplete"],
+     _run_with_settings(lr="fast"), 2, "its settings are invalid: --lr must be a number, got 'fast'"),
+    ("export a run killed with kill -9", ["export", "{fixture}", "--format", "onnx"], _killed_run, 2,
+     "the run is stopped (it says running, but no process holds it"),
+    # Budgets: a broken budget is exit 2, never a traceback or a failing model.
+    ("check, model = [1, 2]", ["check", "--budget", "{fixture}"], _budget("model = [1, 2]\n"), 2,
+     "model 1 is 1, not a table"),
+    ("check, min_accuracy = nan", ["check", "--budget", "{fixture}"],
+     _budget("[[model]]\nfile = '{int8}'\nmin_accuracy = nan\n"), 2, "min_accuracy must be a finite number above 0"),
+    ("check, a run directory as file", ["check", "--budget", "{fixture}"],
+     _budget(f"[[model]]\nfile = '{SHIPPED_INT8.parent.parent}'\nmax_size_bytes = 10\n"), 2,
+     "is a folder; give a model file (.tflite or .onnx)"),
+    # Pictures and arrays that are not what they seem.
+    ("predict a FIFO", ["predict", str(SHIPPED_INT8), "{fixture}"], _fifo, 2,
+     "camera.png: not a regular file (a pipe, socket or device)"),
+    ("predict a random-bytes .npz", ["predict", str(SHIPPED_INT8), "{fixture}"], _random_npz, 2,
+     "images.npz: not an .npz archive"),
+    ("predict an 11000x11000 PNG", ["predict", str(SHIPPED_INT8), "{fixture}"], _huge_png, 2,
+     "huge.png: a 11000x11000 picture (121 MP) is larger than predict decodes"),
 ]
 
 
@@ -169,3 +276,55 @@ def test_fault_gets_one_line_and_changes_nothing(tmp_path, argv, make, code, phr
     assert result.output.count("\n") == 1, result.output
     assert _snapshot(tmp_path) == before
     assert not (tmp_path / "new").exists()
+
+
+def test_one_bad_picture_among_good_ones_answers_the_good_ones_and_names_the_bad(tmp_path):
+    pictures = _pictures(tmp_path)
+    (pictures / "broken.jpg").write_bytes(b"not a jpeg")
+    result = CliRunner().invoke(cli, ["predict", str(SHIPPED_INT8), str(pictures / "shirt.png"),
+                                                      str(pictures / "broken.jpg")])
+    assert result.exit_code == 2
+    assert result.stdout.startswith(str(pictures / "shirt.png")) and result.stdout.count("\n") == 1
+    assert result.stderr.strip() == f"Error: {pictures / 'broken.jpg'}: not a readable image (cannot identify image " \
+                                    f"file '{pictures / 'broken.jpg'}')"
+
+
+def test_save_input_keeps_two_pictures_with_one_stem_apart(tmp_path):
+    pictures = _pictures(tmp_path)
+    (pictures / "shirt.jpg").write_bytes(GOLDEN_PHOTO.read_bytes())  # a PNG's bytes: Pillow reads by content
+    seen = tmp_path / "seen"
+    result = CliRunner().invoke(cli, ["predict", str(SHIPPED_INT8), str(pictures / "shirt.png"),
+                                      str(pictures / "shirt.jpg"), "--save-input", str(seen)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in seen.iterdir()) == ["shirt_jpg.png", "shirt_png.png"]
+
+
+def _corrupt_manifest(folder: Path, text: str) -> Path:
+    folder.mkdir()
+    (folder / "zoo.json").write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize("text, phrase", [
+    ("{not json", "the zoo manifest is not valid JSON"),
+    ('{"models": {}}', 'the zoo manifest has no "models" list'),
+    ('{"models": [{"name": "m", "model": "vgg-a", "dataset": "fashion", "file": "m.tflite", "size_bytes": 1, '
+     '"accuracy": 0.9}]}', "model 1 (m) has no valid 'sha256'"),
+    ('{"models": [{"name": "m", "model": "vgg-a", "dataset": "fashion", "file": "../../m.tflite", "size_bytes": 1, '
+     '"accuracy": 0.9, "sha256": "' + "0" * 64 + '"}]}', "must be a plain file name in the zoo folder"),
+])
+def test_a_corrupt_zoo_manifest_is_one_line(tmp_path, text, phrase):
+    from fmnist_edge import zoo
+    from fmnist_edge.errors import FmnistEdgeError
+
+    folder = _corrupt_manifest(tmp_path / "zoo", text)
+    with pytest.raises(FmnistEdgeError, match=re.escape(phrase)) as refused:
+        zoo.get("m", folder)
+    assert "\n" not in str(refused.value)
+
+
+def test_an_empty_exception_message_still_makes_one_line():
+    from fmnist_edge.errors import one_line
+
+    assert one_line(ValueError("")) == "ValueError"
+    assert one_line(RuntimeError("\n\n  real reason\nmore")) == "real reason"

@@ -143,3 +143,54 @@ def test_demo_refuses_a_folder_without_the_page_model(tmp_path):
                                      "fmnist-edge export RUN --format tflite-int8 --format tflite-int8-b1")
     result = CliRunner().invoke(cli, ["demo", str(tmp_path / "missing")])
     assert result.output.strip() == f"Error: {tmp_path / 'missing'}: no model.json there (an export folder, e.g. runs/NAME/export)"
+
+
+def _get(address: str, path: str, host: str | None = None):
+    """(status, body) of a GET with an optional Host header, as a page or a hostile client sends it."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"Host": host} if host is not None else {}
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    status, body = response.status, response.read()
+    connection.close()
+    return status, body
+
+
+def test_the_server_follows_no_symlink_out_of_its_folders(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(DEFAULT_EXPORT, export)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    private_folder = tmp_path / "private"
+    private_folder.mkdir()
+    (private_folder / "keys.txt").write_text("private")
+    (export / "leak.txt").symlink_to(secret)
+    (export / "folder").symlink_to(private_folder, target_is_directory=True)
+    (export / "alias.json").symlink_to(export / "model.json")  # a link that stays inside is served
+    with serving(export) as address:
+        assert _get(address, "/model/alias.json")[0] == 200
+        for path in ("/model/leak.txt", "/model/folder/", "/model/folder/keys.txt", "/model/"):
+            status, body = _get(address, path)
+            assert status == 404, path
+            assert b"private" not in body and b"keys.txt" not in body
+
+
+def test_the_server_answers_only_loopback_host_names_with_its_port():
+    with serving() as address:
+        port = address.rstrip("/").rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+            assert _get(address, "/model/model.json", host)[0] == 200, host
+        for host in (f"attacker.example:{port}", "attacker.example", f"127.0.0.1:{int(port) + 1}", "127.0.0.1",
+                     f"127.0.0.1.attacker.example:{port}", ""):
+            status, body = _get(address, "/model/model.json", host)
+            assert status == 403 and b"labels" not in body, host
+
+
+def test_the_server_refuses_to_listen_beyond_loopback():
+    with pytest.raises(FmnistEdgeError, match="the demo serves loopback only"):
+        with serving(host="0.0.0.0"):
+            pass

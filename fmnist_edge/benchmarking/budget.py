@@ -28,6 +28,7 @@ an unknown key, a value of the wrong type).
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,8 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
         raise BudgetError(f"{path}: no [[model]] entries")
     entries = []
     for i, entry in enumerate(models, start=1):
+        if not isinstance(entry, dict):
+            raise BudgetError(f"{path}: model {i} is {entry!r}, not a table; write each model as a [[model]] table")
         where = f"{path}: model {i}" + (f" ({entry['name']})" if isinstance(entry.get("name"), str) else "")
         for key, value in entry.items():
             if key not in KEYS:
@@ -90,6 +93,13 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
             if not _has_type(value, KEYS[key]):
                 kind = "a number" if KEYS[key] is float else "an integer" if KEYS[key] is int else "a string"
                 raise BudgetError(f"{where}: {key} must be {kind}, got {value!r}")
+        for key in LIMITS:
+            if key in entry and not (math.isfinite(entry[key]) and entry[key] > 0 or key == "max_drop"
+                                     and math.isfinite(entry[key])):
+                raise BudgetError(f"{where}: {key} must be a finite number{' above 0' if key != 'max_drop' else ''}, "
+                                  f"got {entry[key]!r}")
+        if "min_accuracy" in entry and entry["min_accuracy"] > 1:
+            raise BudgetError(f"{where}: min_accuracy is a fraction (0.93 for 93%), got {entry['min_accuracy']!r}")
         if entry.get("dataset", "fashion") not in DATASETS:
             raise BudgetError(f"{where}: dataset must be one of {', '.join(DATASETS)}, got {entry['dataset']!r}")
         if "file" not in entry:
@@ -106,6 +116,8 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
                 target = (path.parent / entry[key]).resolve()
                 if not target.exists():
                     raise BudgetError(f"{where}: {key} {entry[key]!r} does not exist")
+                if key != "source" and target.is_dir():  # a source may be a run directory; files are files
+                    raise BudgetError(f"{where}: {key} {entry[key]!r} is a folder; give a model file (.tflite or .onnx)")
                 resolved[key] = target
         resolved.setdefault("name", entry["file"])
         entries.append(resolved)

@@ -42,10 +42,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__, _tf, runtime
-from ..conversion import DEFAULT_ONNX_OPSET, to_onnx, to_tflite
+from ..conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
 from ..inspection import tflite_ops
 from ..data import load_dataset
-from ..errors import FmnistEdgeError, RunDirError
+from ..errors import FmnistEdgeError, RunDirError, one_line
 from ..keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
 from ..settings import TrainSettings
@@ -166,6 +166,8 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     if unknown:
         raise FmnistEdgeError(f"unknown format {unknown[0]!r}; choose from: all, {', '.join(FORMATS)}")
     names = [n for n in FORMATS if n in names]  # table order: a file's twin is written and checked before it
+    if "onnx" in names and opset not in ONNX_OPSETS:
+        raise FmnistEdgeError(f"--opset must be from {ONNX_OPSETS.start} to {ONNX_OPSETS.stop - 1}, got {opset}")
     assets = android_assets_dir(android, android_anywhere) if android is not None else None
     if assets is not None and not any(FORMATS[n].file_name.endswith(".tflite") for n in names):
         raise FmnistEdgeError("--android copies .tflite files: export at least one tflite format with it")
@@ -183,29 +185,39 @@ def _export(sources: "_Sources", names: list[str], opset: int, force: bool, asse
 
     out.mkdir(parents=True, exist_ok=True)
     record = sources.describe()
-    record["formats"] = _earlier_formats(out, names)
+    # Every earlier record whose file is still there, each replaced as its format is exported again now.
+    record["formats"] = _earlier_formats(out, [])
     failures = []
-    for name in names:
-        fmt = FORMATS[name]
-        final = out / fmt.file_name
-        if fmt.is_folder:  # build beside, then swap in: never a half-written SavedModel
-            staging = out / f".{fmt.file_name}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            fmt.make(sources, staging, opset)
-            shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
-        else:
-            with atomic_path(final) as tmp:
-                fmt.make(sources, tmp, opset)
-        entry = sources.check(fmt, final)
-        entry["opset"] = opset if name == "onnx" else None
-        if fmt.file_name.endswith(".tflite"):
-            entry["tensor_names"] = "all" if sources.keep_tensor_names else "inputs and outputs only"
-        record["formats"][name] = entry
-        if not entry["check"]["passed"]:
-            failures.append(f"{name}: {entry['check']['summary']}")
-    write_text(out / "labels.txt", "\n".join(sources.class_names) + "\n")
-    write_json(out / "model.json", record)
+    try:
+        write_text(out / "labels.txt", "\n".join(sources.class_names) + "\n")
+        for name in names:
+            fmt = FORMATS[name]
+            final = out / fmt.file_name
+            if fmt.is_folder:  # build beside, then swap in: never a half-written SavedModel
+                staging = out / f".{fmt.file_name}.partial"
+                shutil.rmtree(staging, ignore_errors=True)
+                try:
+                    fmt.make(sources, staging, opset)
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
+                shutil.rmtree(final, ignore_errors=True)
+                staging.rename(final)
+            else:
+                with atomic_path(final) as tmp:
+                    fmt.make(sources, tmp, opset)
+            entry = sources.check(fmt, final)
+            entry["opset"] = opset if name == "onnx" else None
+            if fmt.file_name.endswith(".tflite"):
+                entry["tensor_names"] = "all" if sources.keep_tensor_names else "inputs and outputs only"
+            record["formats"][name] = entry
+            if not entry["check"]["passed"]:
+                failures.append(f"{name}: {entry['check']['summary']}")
+            # model.json after every file, so a later failure (a full disk) never leaves a file it does not list.
+            _record_or_remove(out, record, final)
+    except OSError as exc:
+        raise FmnistEdgeError(f"{out}: cannot write the export ({exc.strerror or one_line(exc)}); model.json lists "
+                              f"every file left in the folder") from None
     if failures:
         raise ExportCheckError("export check failed: " + "; ".join(failures) + f" (files kept in {out})")
     copied = ()
@@ -213,6 +225,18 @@ def _export(sources: "_Sources", names: list[str], opset: int, force: bool, asse
         models = [out / FORMATS[n].file_name for n in names if FORMATS[n].file_name.endswith(".tflite")]
         copied = tuple(copy_assets(models + [out / "labels.txt", out / "model.json"], assets))
     return Exported(out, record, copied)
+
+
+def _record_or_remove(out: Path, record: dict[str, Any], written: Path) -> None:
+    """Write model.json; if it cannot be written, remove the file it would have listed, then re-raise."""
+    try:
+        write_json(out / "model.json", record)
+    except OSError:
+        if written.is_dir():
+            shutil.rmtree(written, ignore_errors=True)
+        else:
+            written.unlink(missing_ok=True)
+        raise
 
 
 def _earlier_formats(out: Path, names: list[str]) -> dict[str, Any]:

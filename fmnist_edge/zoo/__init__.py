@@ -53,7 +53,33 @@ def list_models(folder: Path | None = None) -> list[ZooModel]:
     manifest = folder / MANIFEST
     if not manifest.is_file():
         raise FmnistEdgeError(f"{manifest}: the zoo manifest is missing; reinstall fmnist-edge")
-    return [ZooModel(entry["name"], entry, folder) for entry in json.loads(manifest.read_text())["models"]]
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FmnistEdgeError(f"{manifest}: the zoo manifest is not valid JSON ({exc}); reinstall fmnist-edge") from None
+    entries = document.get("models") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise FmnistEdgeError(f"{manifest}: the zoo manifest has no \"models\" list; reinstall fmnist-edge")
+    return [ZooModel(_check_entry(manifest, i, entry)["name"], entry, folder) for i, entry in enumerate(entries, 1)]
+
+
+# What every manifest entry must hold, and of what type: the commands read these without asking again.
+REQUIRED = {"name": str, "model": str, "dataset": str, "file": str, "sha256": str, "size_bytes": int, "accuracy": float}
+
+
+def _check_entry(manifest: Path, i: int, entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise FmnistEdgeError(f"{manifest}: model {i} is not an object; reinstall fmnist-edge")
+    for key, kind in REQUIRED.items():
+        value = entry.get(key)
+        ok = isinstance(value, (int, float) if kind is float else kind) and not isinstance(value, bool)
+        if not ok or (key == "sha256" and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value))):
+            raise FmnistEdgeError(f"{manifest}: model {i} ({entry.get('name', '?')}) has no valid {key!r}; "
+                                  f"reinstall fmnist-edge")
+    if Path(entry["file"]).name != entry["file"]:
+        raise FmnistEdgeError(f"{manifest}: model {i} ({entry['name']}): file {entry['file']!r} must be a plain "
+                              f"file name in the zoo folder")
+    return entry
 
 
 def get(name: str, folder: Path | None = None) -> ZooModel:
