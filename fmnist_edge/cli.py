@@ -223,7 +223,7 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 @click.option("--quantize-epochs", type=int, default=None, help="quantize's --epochs.  [default: the method's]")
 @click.option("--max-drop", type=float, default=None, metavar="PP",
               help=f"quantize's budget.  [default: {DEFAULT_MAX_DROP_PP}]")
-@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
+@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|FILE|RUN_DIR|none",
               help="bench's baseline (see bench --help).")
 @click.option("--runs", type=int, default=PIPELINE_BENCH_RUNS, show_default=True, help="bench's timed runs per row.")
 def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, runs, **options) -> None:
@@ -244,10 +244,11 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 
 @cli.command("bench")
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option("--zoo", "with_zoo", is_flag=True, help="Bench every model of the zoo too (give --out).")
-@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|RUN_DIR",
-              help="resnet50: the trained shipped/resnet50-paper (an untrained one where it is absent); "
-                   "resnet50-untrained: size and speed only; RUN_DIR: a run's export/model_fp32.tflite.")
+@click.option("--zoo", "with_zoo", is_flag=True, help="Bench every model of the zoo too.")
+@click.option("--baseline", default=BASELINE_MODEL, show_default=True, metavar="resnet50|resnet50-untrained|FILE|RUN_DIR|none",
+              help="resnet50: the trained shipped/resnet50-paper of the working folder (refused where absent); "
+                   "resnet50-untrained: size and speed only (needs [train]); FILE: any .tflite/.onnx; RUN_DIR: a "
+                   "run's export/model_fp32.tflite; none: no baseline row.")
 @click.option("--runs", type=int, default=DEFAULT_RUNS, show_default=True, help="Timed single-image runs per row.")
 @click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed runs before them.")
 @click.option("--threads", default="1", show_default=True, help="Runtime threads; a list such as 1,2 gives a row each.")
@@ -255,7 +256,7 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True)
 @click.option("--plot", is_flag=True, help="Write accuracy-vs-size and accuracy-vs-latency PNGs.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for bench.json and plots/.  [default: the first run directory]")
+              help="Folder for bench.json and plots/.  [default: the first run directory; with only files, nothing is written]")
 def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt, plot, out) -> None:
     """Measure accuracy, size, MACs, latency, throughput and memory of every artifact of TARGETS (run directories
     or .tflite/.onnx files) in its own runtime, against the ResNet-50 baseline."""
@@ -285,10 +286,13 @@ def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt
             bars[0].label = "measured"
             bars[0].update(bars[0].length - bars[0].pos)
     click.echo(result.table(fmt))
+    for note in result.record["notes"]:
+        click.echo(f"note: {note}", err=True)
     if fmt == "table":
         click.echo(f"* the baseline; ratios against it. Every measured field: --format md, csv or json."
                    f"\n\n{result.record['method']}.\n{result.record['machine']['cpu']}, {result.record['machine']['cores']} "
-                   f"cores. -> {result.json_path}" + "".join(f", {p}" for p in result.plots))
+                   f"cores. " + (f"-> {result.json_path}" + "".join(f", {p}" for p in result.plots)
+                                 if result.json_path else "(nothing written; --out FOLDER keeps bench.json)"))
 
 
 @cli.command("check")

@@ -149,7 +149,8 @@ def test_the_untrained_baseline_has_no_accuracy(exported, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["nowhere"], "nowhere: no such run directory or model file"),
     (["{labels}"], "labels.txt: bench takes run directories, .tflite or .onnx files"),
-    (["{int8}"], "give --out: with only model files there is no run directory"),
+    (["{int8}", "--plot", "--baseline", "none"], "--plot writes PNG files: give --out FOLDER"),
+    (["{int8}", "--baseline", "{tmp}/missing.tflite"], "missing.tflite: no such file or run directory; give resnet50"),
     (["{int8}", "--out", "{tmp}", "--threads", "one"], "--threads takes counts of 1 or more, such as 1 or 1,2; got 'one'"),
     (["{int8}", "--out", "{tmp}", "--runs", "0"], "--runs, --batch and --threads must be at least 1"),
     (["{int8}", "--out", "{tmp}", "--baseline", "{tmp}"], "not a run directory (no run.json)"),
@@ -159,6 +160,35 @@ def test_bad_bench_input_is_one_line_and_exit_2(exported, tmp_path, args, messag
     result = CliRunner().invoke(cli, ["bench"] + [a.format(**values) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_without_out_bench_prints_the_table_and_writes_nothing(exported, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = exported.path / "model_int8.tflite"
+    result = CliRunner().invoke(cli, ["bench", str(model), "--runs", "5", "--warmup", "1", "--baseline", "none"])
+    assert result.exit_code == 0, result.output
+    assert "model_int8" in result.stdout and "(nothing written; --out FOLDER keeps bench.json)" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_trained_baseline_is_refused_never_replaced(exported, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a folder without shipped/resnet50-paper, as outside the repository
+    result = CliRunner().invoke(cli, ["bench", str(exported.path / "model_int8.tflite"), "--baseline", "resnet50"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == ("Error: --baseline resnet50: the trained ResNet-50 (shipped/resnet50-paper/export/"
+                                     "model_fp32.tflite) is not here; run from the repository, or give --baseline "
+                                     "resnet50-untrained, --baseline FILE (.tflite/.onnx) or --baseline none")
+
+
+def test_any_model_file_can_be_the_baseline(exported, tmp_path):
+    model, reference = exported.path / "model_int8.tflite", exported.path / "model_fp32.tflite"
+    result = CliRunner().invoke(cli, ["bench", str(model), "--runs", "20", "--warmup", "2", "--baseline", str(reference),
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    base, row = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert base["baseline"] and base["path"] == str(reference) and base["accuracy"] is not None
+    assert row["x_smaller"] == round(base["size_bytes"] / row["size_bytes"], 2)
+    assert row["x_float_latency"] == round(row["latency_ms"]["p50"] / base["latency_ms"]["p50"], 3)
 
 
 # --- check --------------------------------------------------------------------------------

@@ -8,12 +8,18 @@ A run directory contributes a row per artifact: its Keras model (the float refer
 directly is one row. Each row is measured in a process of its own (see measure.py), once per
 thread count, in its real runtime, on the full official test set.
 
-The baseline row is always there. `baseline="resnet50"` builds an untrained ResNet-50 and
-converts it to a float .tflite: its size, MACs and latency are real, and its accuracy is
-reported as "untrained", never as a number from elsewhere. A run directory of a trained
-ResNet-50 as `baseline` gives a measured accuracy too. Ratios compare every row with the
-baseline row of the same thread count: x smaller (file bytes), x faster (p50 latency), and
-the accuracy difference in points.
+The baseline row: `baseline="resnet50"` is the trained ResNet-50 of `shipped/resnet50-paper`
+(beside the working folder, as in a checkout; its 94 MB float file does not ship in the
+package), and where it is absent bench says so and stops, never substituting another model.
+"resnet50-untrained" builds an untrained ResNet-50 and converts it to a float .tflite (needs
+TensorFlow): its size, MACs and latency are real, its accuracy is reported as "untrained". A
+run directory of a trained ResNet-50, or any .tflite/.onnx file, is measured like the other
+rows; "none" leaves the baseline and its ratios out. Ratios compare every row with the baseline
+row of the same thread count: x smaller (file bytes), x faster (p50 latency), and the accuracy
+difference in points.
+
+Without `out` (and without a run directory among the targets) bench writes nothing: the table
+is the result.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -39,9 +46,10 @@ DEFAULT_WARMUP = 20
 DEFAULT_BATCH = 64
 BASELINE_MODEL = "resnet50"
 UNTRAINED_BASELINE = "resnet50-untrained"
-# The trained ResNet-50 of the repository (its float .tflite is in git, its Keras file is not): what
-# `--baseline resnet50` means whenever it is there, so every ratio also has an accuracy difference.
-TRAINED_BASELINE_RUN = Path(__file__).resolve().parents[2] / "shipped" / "resnet50-paper"
+NO_BASELINE = "none"
+# The trained ResNet-50 of the repository (its float .tflite is in git, its Keras file is not), found from
+# the working folder: what `--baseline resnet50` means, so every ratio also has an accuracy difference.
+TRAINED_BASELINE_RUN = Path("shipped") / "resnet50-paper"
 MODEL_SUFFIXES = (".tflite", ".onnx", ".keras")
 TIMING_METHOD = ("single-image calls (set input, invoke, read output) timed one by one with time.perf_counter_ns "
                  "after {warmup} warm-up calls, {runs} timed runs; the first call timed apart; throughput at "
@@ -108,18 +116,15 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
         raise FmnistEdgeError("nothing to bench: give run directories or model files")
     artifacts = [a for t in targets for a in collect(Path(t))] + (zoo_artifacts() if zoo else [])
     out_dir = Path(out) if out is not None else next((Path(t) for t in targets if Path(t).is_dir()), None)
-    if out_dir is None:
-        raise FmnistEdgeError("give --out: with only model files there is no run directory to write bench.json to")
-    artifacts.insert(0, baseline_artifact(baseline, out_dir / "baseline"))
-
-    rows = []
-    for n_threads in threads:
-        for artifact in artifacts:
-            if progress:
-                progress(f"{artifact.model} {artifact.format} ({n_threads} thread{'s' if n_threads > 1 else ''})",
-                         len(threads) * len(artifacts))
-            rows.append(_row(artifact, measure_artifact(artifact, runs, warmup, n_threads, batch), n_threads))
+    if plot and out_dir is None:
+        raise FmnistEdgeError("--plot writes PNG files: give --out FOLDER")
+    with tempfile.TemporaryDirectory(prefix="fmnist-edge-bench-") as scratch:
+        base = baseline_artifact(baseline, (out_dir or Path(scratch)) / "baseline")
+        if base is not None:
+            artifacts.insert(0, base)
+        rows = _measure_all(artifacts, runs, warmup, threads, batch, progress)
     _add_ratios(rows)
+    notes = _int8_notes(rows)
 
     record = {
         "benchmark": "bench",
@@ -132,7 +137,10 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
         "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "batch": batch,
                      "baseline": str(baseline)},
         "rows": rows,
+        "notes": notes,
     }
+    if out_dir is None:
+        return BenchResult(rows, record)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "bench.json"
     with run_lock(out_dir, "bench"):
@@ -188,13 +196,18 @@ def zoo_artifacts() -> list[Artifact]:
             for m in zoo.list_models() for path in [m.verified_path()]]
 
 
-def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
-    """The baseline row's artifact: the trained ResNet-50 of shipped/ ("resnet50", when present), an
-    untrained one converted here ("resnet50-untrained", or "resnet50" without shipped/), or a run's
-    exported float .tflite (RUN_DIR)."""
-    if str(baseline) == BASELINE_MODEL and (RunDir(TRAINED_BASELINE_RUN).export / "model_fp32.tflite").is_file():
+def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact | None:
+    """The baseline row's artifact (see the module docstring), or None for "none"."""
+    name = str(baseline)
+    if name == NO_BASELINE:
+        return None
+    if name == BASELINE_MODEL:
+        if not (RunDir(TRAINED_BASELINE_RUN).export / "model_fp32.tflite").is_file():
+            raise FmnistEdgeError(f"--baseline resnet50: the trained ResNet-50 ({TRAINED_BASELINE_RUN}/export/"
+                                  f"model_fp32.tflite) is not here; run from the repository, or give --baseline "
+                                  f"resnet50-untrained, --baseline FILE (.tflite/.onnx) or --baseline none")
         baseline = TRAINED_BASELINE_RUN
-    if str(baseline) in (BASELINE_MODEL, UNTRAINED_BASELINE):
+    if name == UNTRAINED_BASELINE:
         path = cache / "resnet50-untrained-fp32.tflite"
         if not path.is_file():  # weights do not change size or speed; build and convert once per folder
             from ..conversion import to_tflite
@@ -204,7 +217,15 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact:
                 tmp.write_bytes(to_tflite(build_model(BASELINE_MODEL), "fp32"))
         return Artifact(BASELINE_MODEL, "tflite-fp32", path, _params_of(BASELINE_MODEL), _file_macs(path),
                         baseline=True, trained=False)
-    run = RunDir(Path(baseline))
+    given = Path(baseline)
+    if given.is_file():
+        (artifact,) = collect(given)
+        artifact.baseline = True
+        return artifact
+    if not given.is_dir():
+        raise FmnistEdgeError(f"--baseline {baseline}: no such file or run directory; give resnet50, "
+                              f"resnet50-untrained, a .tflite/.onnx file, a run directory or none")
+    run = RunDir(given)
     settings = TrainSettings.from_dict(run.read_run()["settings"])
     # The exported float file is the baseline; the Keras model may be absent (ResNet-50's is too big for git).
     path = run.export / "model_fp32.tflite"
@@ -253,6 +274,18 @@ def measure_artifact(artifact: Artifact, runs: int, warmup: int, threads: int, b
     return result
 
 
+def _measure_all(artifacts: list[Artifact], runs: int, warmup: int, threads: tuple[int, ...], batch: int,
+                 progress: Callable[[str, int], None] | None) -> list[dict[str, Any]]:
+    rows = []
+    for n_threads in threads:
+        for artifact in artifacts:
+            if progress:
+                progress(f"{artifact.model} {artifact.format} ({n_threads} thread{'s' if n_threads > 1 else ''})",
+                         len(threads) * len(artifacts))
+            rows.append(_row(artifact, measure_artifact(artifact, runs, warmup, n_threads, batch), n_threads))
+    return rows
+
+
 def _row(artifact: Artifact, measured: dict[str, Any], threads: int) -> dict[str, Any]:
     return {"model": artifact.model, "format": artifact.format, "path": str(artifact.path), "dataset": artifact.dataset,
             "baseline": artifact.baseline, "trained": artifact.trained, "threads": threads,
@@ -260,9 +293,33 @@ def _row(artifact: Artifact, measured: dict[str, Any], threads: int) -> dict[str
             "macs": artifact.macs, **measured}
 
 
+def _int8_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """For every integer .tflite benched beside its float file (same folder, same thread count): its latency as a
+    multiple of the float file's, kept in the row as "x_float_latency", and a note where int8 is not faster on
+    this CPU (depthwise layers on some x86 CPUs): what `check` leaves ungated."""
+    notes = []
+    for row in rows:
+        path = Path(row["path"])
+        if path.suffix != ".tflite" or "int8" not in path.stem:
+            continue
+        float_path = str(path.with_name("model_fp32.tflite"))
+        twin = next((r for r in rows if r["path"] == float_path and r["threads"] == row["threads"]), None)
+        if twin is None:
+            continue
+        ratio = row["latency_ms"]["p50"] / twin["latency_ms"]["p50"]
+        row["x_float_latency"] = round(ratio, 3)
+        if ratio >= 1.0:
+            notes.append(f"{row['model']} {row['format']}: {ratio:.2f}x the p50 latency of its float file at "
+                         f"{row['threads']} thread(s): int8 is not faster on this CPU")
+    return notes
+
+
 def _add_ratios(rows: list[dict[str, Any]]) -> None:
     for row in rows:
-        base = next(r for r in rows if r["baseline"] and r["threads"] == row["threads"])
+        base = next((r for r in rows if r["baseline"] and r["threads"] == row["threads"]), None)
+        if base is None:  # --baseline none
+            row["x_smaller"] = row["x_faster"] = row["accuracy_diff_pp"] = None
+            continue
         row["x_smaller"] = round(base["size_bytes"] / row["size_bytes"], 2)
         row["x_faster"] = round(base["latency_ms"]["p50"] / row["latency_ms"]["p50"], 2)
         # Points of accuracy compare only on the same test set: a closet-price model has none against a

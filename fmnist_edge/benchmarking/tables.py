@@ -41,8 +41,8 @@ COLUMNS: list[tuple[str, Callable[[dict], Any], Callable[[dict], str]]] = [
     ("first ms", lambda r: r["first_inference_ms"], lambda r: f"{r['first_inference_ms']:.2f}"),
     ("img/s", lambda r: r["throughput_ips"], lambda r: f"{r['throughput_ips']:,.0f}"),
     ("mem MiB", lambda r: r["peak_memory_added_mib"], lambda r: _num(r["peak_memory_added_mib"], ".1f")),
-    ("x smaller", lambda r: r["x_smaller"], lambda r: f"{r['x_smaller']:g}"),
-    ("x faster", lambda r: r["x_faster"], lambda r: f"{r['x_faster']:g}"),
+    ("x smaller", lambda r: r["x_smaller"], lambda r: "" if r["x_smaller"] is None else f"{r['x_smaller']:g}"),
+    ("x faster", lambda r: r["x_faster"], lambda r: "" if r["x_faster"] is None else f"{r['x_faster']:g}"),
     ("acc diff pp", lambda r: r["accuracy_diff_pp"], lambda r: "" if r["accuracy_diff_pp"] is None
      else f"{r['accuracy_diff_pp']:+.2f}"),
 ]
@@ -66,8 +66,8 @@ TERMINAL_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
     ("accuracy", lambda r: _pct(r["accuracy"])),
     ("p50 ms", lambda r: f"{r['latency_ms']['p50']:.3f}"),
     ("img/s", lambda r: f"{r['throughput_ips']:,.0f}"),
-    ("smaller", lambda r: f"{r['x_smaller']:.4g}x"),
-    ("faster", lambda r: f"{r['x_faster']:.4g}x"),
+    ("smaller", lambda r: "" if r["x_smaller"] is None else f"{r['x_smaller']:.4g}x"),
+    ("faster", lambda r: "" if r["x_faster"] is None else f"{r['x_faster']:.4g}x"),
     ("acc pp", lambda r: "" if r["accuracy_diff_pp"] is None else f"{r['accuracy_diff_pp']:+.2f}"),
 ]
 
