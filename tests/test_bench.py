@@ -306,3 +306,15 @@ def test_pipeline_runs_every_step_into_one_run_directory(exported, tmp_path):
     assert (out / "plots/bench_accuracy_vs_size.png").is_file()
     again = CliRunner().invoke(cli, ["pipeline", "--model", "mlp", "--epochs", "1", "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output  # a finished run is never overwritten
+
+
+def test_the_latency_ratio_alternates_rounds_of_both_files(exported):
+    from fmnist_edge.benchmarking.measure import interleaved_latency_ratio
+
+    model = exported.path / "model_int8.tflite"
+    image = np.zeros((1, 28, 28, 1), np.uint8)
+    timed = interleaved_latency_ratio(model, exported.path / "model_fp32.tflite", image, rounds=6, calls=3, warmup=1)
+    assert set(timed) == {"ratio", "ratio_p10", "ratio_p90", "p50_ms", "reference_p50_ms", "rounds", "calls"}
+    assert timed["rounds"] == 6 and timed["calls"] == 3
+    assert 0 < timed["ratio_p10"] <= timed["ratio"] <= timed["ratio_p90"]
+    assert timed["p50_ms"] > 0 and timed["reference_p50_ms"] > 0

@@ -80,3 +80,41 @@ def test_the_zoo_ships_in_the_package_and_predicts_without_tensorflow(deploy_ven
                             capture_output=True, text=True, cwd=deploy_venv.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:3] == ["Ankle", "boot"]
+
+
+def _zoo_file(deploy_venv, name: str, cwd: Path) -> str:
+    """The installed package's copy of a zoo file (run outside the checkout, so `python -c` imports the install)."""
+    code = f"from fmnist_edge import zoo; print(zoo.get({name!r}).verified_path())"
+    return subprocess.run([str(deploy_venv / "bin/python"), "-c", code], capture_output=True, text=True,
+                          check=True, cwd=cwd).stdout.strip()
+
+
+def test_bench_runs_on_the_device_install_outside_the_repository(deploy_venv, tmp_path):
+    model = _zoo_file(deploy_venv, "vgg-t", tmp_path)
+    assert not model.startswith(str(ROOT))  # the installed package's copy, not the checkout's
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "bench", model, "--baseline", "none", "--runs", "20",
+                             "--warmup", "2", "--format", "json"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads(result.stdout)
+    assert row["accuracy"] > 0.9 and row["size_bytes"] < 50_000 and row["macs"] > 0 and row["x_faster"] is None
+    assert list(tmp_path.iterdir()) == []  # no --out: nothing written
+    refused = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "bench", model], capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert refused.returncode == 2 and "the trained ResNet-50" in refused.stderr and "--baseline none" in refused.stderr
+
+
+def test_check_runs_on_the_device_install_outside_the_repository(deploy_venv, tmp_path):
+    small, large = _zoo_file(deploy_venv, "vgg-t", tmp_path), _zoo_file(deploy_venv, "vgg-a", tmp_path)
+    (tmp_path / "budget.toml").write_text(f"""
+[[model]]
+name = "vgg-t from the wheel"
+file = "{small}"
+min_accuracy = 0.92
+max_size_bytes = 50_000
+max_latency_ratio = 5.0
+reference = "{large}"
+""")
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "check", "--budget", "budget.toml"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert result.stdout.count("PASS") == 3 and "FAIL" not in result.stdout
