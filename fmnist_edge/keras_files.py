@@ -132,9 +132,10 @@ def _hdf5_config(path: Path) -> dict:
         raise RunDirError(f"{path}: the stored model config is not valid JSON") from None
 
 
-# The packages a serialized object's "module" may name: Keras deserialization imports that module to find
-# the class, so any other name ("os", "this") would run its import-time code.
-ALLOWED_PACKAGES = {"keras", "tf_keras", "tensorflow_model_optimization"}
+# The packages a serialized object's "module" may name (fmnist_edge: the distillation loss of fitting.py):
+# Keras deserialization imports that module to find the class, so any other name ("os", "this") would run
+# its import-time code.
+ALLOWED_PACKAGES = {"keras", "tf_keras", "tensorflow_model_optimization", "fmnist_edge"}
 CONTAINERS = {"Functional", "Sequential", "Model"}
 # The classes fitting.py registers (package "fmnist_edge"): a distilled run's compile_config holds them.
 FMNIST_EDGE_CLASSES = {"DistillationLoss", "LabelAccuracy"}
