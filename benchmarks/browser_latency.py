@@ -1,6 +1,6 @@
 """In-browser latency of the web demo's model against the Python runtime's, on the same file.
 
-The page (web_demo/, served by `fmnist-edge demo`'s server) runs the batch-1 int8 .tflite in
+The page (fmnist_edge/demo/page/, served by `fmnist-edge demo`'s server) runs the batch-1 int8 .tflite in
 LiteRT.js on wasm/XNNPACK in Debian's headless Chromium; each timed run is what the page does per
 picture: make the input tensor, run, copy the output back. The Python side times the same file in
 ai-edge-litert (set the input, invoke, read the output), one image per call. Both: 20 untimed
@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.demo import DEFAULT_EXPORT, PAGE_MODEL_FILE, headless_chromium, open_page, serving
+from fmnist_edge.demo import PAGE_MODEL_FILE, headless_chromium, open_page, serving
+
+DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "shipped" / "vgg-a-photo" / "export"  # the zoo's vgg-a-photo
 from fmnist_edge.machine import cpu_model, package_version
 from fmnist_edge.runtime import TFLiteModel
 

@@ -388,21 +388,24 @@ def models(as_json) -> None:
 
 @cli.command()
 @click.argument("export_dir", type=click.Path(), required=False)
+@click.option("--zoo", "zoo_name", default=None, metavar="NAME",
+              help="Serve the zoo model NAME (one with a batch-1 file; default: vgg-a-photo) instead of EXPORT_DIR.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (0 = any free port).")
-def demo(export_dir, port) -> None:
-    """Serve the closet page (web_demo/) with an exported model on localhost, until Ctrl-C.
+def demo(export_dir, zoo_name, port) -> None:
+    """Serve the closet page with a model on localhost, until Ctrl-C.
 
-    EXPORT_DIR is an export folder holding model.json and model_int8_b1.tflite; default: the shipped
-    photo-trained model. The page runs the model in the browser (LiteRT.js) and loads nothing from
-    outside localhost.
+    EXPORT_DIR is an export folder holding model.json and model_int8_b1.tflite; default: the zoo's
+    photo-trained model, which ships in the package with the page and LiteRT.js, so the demo runs from
+    any install. The page runs the model in the browser (LiteRT.js) and loads nothing from outside localhost.
     """
     import time
 
-    from .demo import DEFAULT_EXPORT, serving
+    from .demo import DEFAULT_ZOO_MODEL, serving
 
-    with serving(export_dir or DEFAULT_EXPORT, port) as address:
-        click.echo(f"closet demo on {address}  (model: {export_dir or DEFAULT_EXPORT}; Ctrl-C stops)")
+    shown = export_dir or f"zoo {zoo_name or DEFAULT_ZOO_MODEL}"
+    with serving(export_dir, port, zoo=zoo_name) as address:
+        click.echo(f"closet demo on {address}  (model: {shown}; Ctrl-C stops)")
         try:
             while True:
                 time.sleep(3600)

@@ -43,7 +43,7 @@ def provenance() -> dict[str, Any]:
 
 def git_state() -> dict[str, Any] | None:
     """The commit of the fmnist-edge checkout the code runs from (None outside a git checkout)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent  # git finds the checkout upward from the package folder
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()

@@ -36,6 +36,22 @@ ENTRIES = {
 }
 
 
+# Zoo models that also ship their batch-1 int8 file, the one the web page loads (LiteRT.js 2.5 refuses a
+# dynamic batch): `fmnist-edge demo --zoo NAME`. Only the demos' model, to keep the wheel small.
+PAGE_MODELS = ("vgg-a-photo",)
+
+
+def page_file(name: str, folder: Path, exported: dict) -> dict:
+    """Copy the run's batch-1 int8 export into the zoo as NAME-b1.tflite; its manifest record."""
+    entry = exported["formats"]["tflite-int8-b1"]
+    source = folder / "export" / entry["file"]
+    data = source.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{source} changed since its export"
+    file_name = f"{name}-b1.tflite"
+    shutil.copyfile(source, ZOO / file_name)
+    return {"file": file_name, "sha256": entry["sha256"], "size_bytes": len(data), "io": entry["io"]}
+
+
 def command(settings: TrainSettings, run_name: str) -> str:
     defaults = resolve_settings(settings.model, settings.recipe).to_dict()
     parts = ["fmnist-edge train", f"--model {settings.model}"]
@@ -101,6 +117,7 @@ def main() -> None:
             "git": record.get("git"),
             "trained": record.get("finished"),
             "source": f"shipped/{run}",
+            **({"page": page_file(name, folder, exported)} if name in PAGE_MODELS else {}),
         })
     (ZOO / "zoo.json").write_text(json.dumps({"models": models}, indent=2) + "\n")
     total = sum(m["size_bytes"] for m in models)

@@ -118,3 +118,49 @@ reference = "{large}"
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert result.stdout.count("PASS") == 3 and "FAIL" not in result.stdout
+
+
+def test_the_demo_runs_from_the_device_install_outside_the_repository(deploy_venv, tmp_path):
+    """`fmnist-edge demo` of the installed package (page, LiteRT.js and model from package data) serves a page
+    that loads its model in headless Chromium and names one photo's garment."""
+    import select
+    import signal
+
+    from fmnist_edge.demo import headless_chromium, open_page
+
+    server = subprocess.Popen([str(deploy_venv / "bin/fmnist-edge"), "demo", "--port", "0"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([server.stdout], [], [], 60)
+        assert ready, "the demo printed no address within 60 s"
+        line = server.stdout.readline()
+        assert line.startswith("closet demo on http://127.0.0.1:") and "(model: zoo vgg-a-photo;" in line, line
+        address = line.split()[3]
+        blocked: list[str] = []
+        with headless_chromium() as browser:
+            page = open_page(browser, address, blocked)
+            page.set_input_files("#file", str(ROOT / "tests" / "golden" / "preprocess" / "00_photo_0.png"))
+            page.wait_for_selector("#result:not([hidden])", timeout=20_000)
+            assert len(page.locator("#top3 li").all_inner_texts()) == 3
+            page.close()
+        assert blocked == []
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_wheel_is_small_and_carries_what_the_commands_need(tmp_path):
+    import zipfile
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("fmnist_edge-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("fmnist_edge/zoo/zoo.json", "fmnist_edge/zoo/vgg-a-photo-b1.tflite", "fmnist_edge/demo/page/index.html",
+                   "fmnist_edge/demo/page/conversion.js", "fmnist_edge/demo/litertjs/LICENSE",
+                   "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_internal.wasm",
+                   "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_compat_internal.wasm"):
+        assert needed in names, needed
+    assert wheel.stat().st_size < 10_000_000, f"{wheel.name}: {wheel.stat().st_size:,} B"

@@ -17,10 +17,12 @@ from click.testing import CliRunner
 from fmnist_edge import runtime
 from fmnist_edge.cli import cli
 from fmnist_edge.data import load_dataset
-from fmnist_edge.demo import DEFAULT_EXPORT, PAGE_MODEL_FILE, headless_chromium, open_page, serving
+from fmnist_edge.demo import LITERTJS, PAGE_MODEL_FILE, headless_chromium, open_page, serving
 from fmnist_edge.errors import FmnistEdgeError
 
 ROOT = Path(__file__).resolve().parent.parent
+# The default page model is the zoo's vgg-a-photo: the batch-1 export of this shipped run.
+DEFAULT_EXPORT = ROOT / "shipped" / "vgg-a-photo" / "export"
 GOLDEN = ROOT / "tests" / "golden" / "preprocess"
 ARTIFACTS = Path(os.environ.get("FMNIST_EDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
 AGREEMENT_IMAGES = 500
@@ -128,9 +130,10 @@ def test_server_serves_only_the_page_its_packages_and_the_model():
         assert b"importmap" in urllib.request.urlopen(address).read()
         model = urllib.request.urlopen(address + "model/" + PAGE_MODEL_FILE).read()
         assert model == (DEFAULT_EXPORT / PAGE_MODEL_FILE).read_bytes()
-        wasm = urllib.request.urlopen(address + "node_modules/@litertjs/core/wasm/litert_wasm_internal.wasm")
+        wasm = urllib.request.urlopen(address + "litertjs/core/wasm/litert_wasm_internal.wasm")
         assert wasm.headers["Content-Type"] == "application/wasm"
-        for outside in ("model/../../README.md", "model/%2e%2e/model.json", "../pyproject.toml"):
+        for outside in ("model/../../README.md", "model/%2e%2e/model.json", "../pyproject.toml",
+                        "litertjs/../__init__.py", "node_modules/@litertjs/core/package.json"):
             with pytest.raises(urllib.error.HTTPError, match="404"):
                 urllib.request.urlopen(address + outside)
 
@@ -194,3 +197,49 @@ def test_the_server_refuses_to_listen_beyond_loopback():
     with pytest.raises(FmnistEdgeError, match="the demo serves loopback only"):
         with serving(host="0.0.0.0"):
             pass
+
+
+def test_the_packaged_litertjs_is_the_locked_npm_release_byte_for_byte():
+    """fmnist_edge/demo/litertjs/ (scripts/vendor-litertjs.sh) against web_demo/node_modules (`make tools`, from
+    web_demo/package-lock.json): the copies that ship are what the lock file names."""
+    installed = ROOT / "web_demo" / "node_modules" / "@litertjs"
+    copies = [p for p in LITERTJS.rglob("*") if p.is_file() and p.name != "LICENSE"]
+    assert len(copies) == 8
+    for copy in copies:
+        assert copy.read_bytes() == (installed / copy.relative_to(LITERTJS)).read_bytes(), copy
+    lock = json.loads((ROOT / "web_demo" / "package-lock.json").read_text())
+    version = json.loads((LITERTJS / "core" / "package.json").read_text())["version"]
+    assert lock["packages"]["node_modules/@litertjs/core"]["version"] == version
+    assert "Apache License" in (LITERTJS / "LICENSE").read_text()
+
+
+def test_the_zoo_model_is_served_with_a_record_made_from_the_manifest():
+    import urllib.request
+
+    from fmnist_edge import zoo
+
+    with serving(zoo="vgg-a-photo") as address:
+        record = json.loads(urllib.request.urlopen(address + "model/model.json").read())
+        model = urllib.request.urlopen(address + "model/" + PAGE_MODEL_FILE).read()
+    entry = zoo.get("vgg-a-photo")
+    assert record["labels"] == entry.record["labels"] and record["input"] == entry.record["input"]
+    assert record["formats"]["tflite-int8-b1"]["io"]["input"]["shape"] == [1, 28, 28, 1]
+    assert model == (DEFAULT_EXPORT / PAGE_MODEL_FILE).read_bytes()
+
+
+def test_a_zoo_model_without_a_page_file_and_a_port_in_use_are_one_line():
+    import socket
+
+    result = CliRunner().invoke(cli, ["demo", "--zoo", "vgg-t", "--port", "0"])
+    assert result.exit_code == 2
+    assert "zoo model vgg-t has no batch-1 file for the page" in result.output and "vgg-a-photo" in result.output
+    result = CliRunner().invoke(cli, ["demo", "--zoo", "nothing"])
+    assert result.exit_code == 2 and "no zoo model 'nothing'; choose from: vgg-a-photo" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["demo", "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: cannot serve on 127.0.0.1:{port}: Address already in use (in use: give "
+                                     f"another --port, or 0 for any free one)")

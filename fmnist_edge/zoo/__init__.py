@@ -36,15 +36,18 @@ class ZooModel:
     def path(self) -> Path:
         return self.folder / self.record["file"]
 
-    def verified_path(self) -> Path:
-        """The model file, after checking it is the one the manifest describes."""
-        if not self.path.is_file():
-            raise FmnistEdgeError(f"zoo model {self.name}: {self.path} is missing from the package")
-        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
-        if digest != self.record["sha256"]:
-            raise FmnistEdgeError(f"zoo model {self.name}: {self.path.name} does not match the manifest "
-                                  f"(sha256 {digest[:12]}..., expected {self.record['sha256'][:12]}...); reinstall fmnist-edge")
-        return self.path
+    def verified_path(self, file: str | None = None, sha256: str | None = None) -> Path:
+        """The model file (or another file of the entry, such as its batch-1 "page" file, with its sha256),
+        after checking it is the one the manifest describes."""
+        path = self.path if file is None else self.folder / Path(file).name
+        expected = self.record["sha256"] if sha256 is None else sha256
+        if not path.is_file():
+            raise FmnistEdgeError(f"zoo model {self.name}: {path} is missing from the package")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != expected:
+            raise FmnistEdgeError(f"zoo model {self.name}: {path.name} does not match the manifest "
+                                  f"(sha256 {digest[:12]}..., expected {expected[:12]}...); reinstall fmnist-edge")
+        return path
 
 
 def list_models(folder: Path | None = None) -> list[ZooModel]:

@@ -30,7 +30,7 @@ async function loadModel() {
   if (record.input.polarity !== FASHION_POLARITY) {
     throw new Error(`${MODEL_FILE} expects "${record.input.polarity}"; the conversion gives "${FASHION_POLARITY}"`);
   }
-  await loadLiteRt('/node_modules/@litertjs/core/wasm/');
+  await loadLiteRt('/litertjs/core/wasm/');
   let compiled;
   try {
     compiled = await loadAndCompile(`/model/${MODEL_FILE}`, {accelerator: 'wasm'});

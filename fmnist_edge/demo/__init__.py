@@ -1,37 +1,46 @@
-"""The closet demo in the browser: a localhost server for web_demo/ and an exported model.
+"""The closet demo in the browser: a localhost server for the page, LiteRT.js and one model.
 
-    fmnist-edge demo                      # shipped/vgg-a-photo/export on http://127.0.0.1:8000/
+    fmnist-edge demo                      # the zoo's vgg-a-photo on http://127.0.0.1:8000/
+    fmnist-edge demo --zoo NAME           # another zoo model (one that carries a batch-1 file)
     fmnist-edge demo runs/vgg/export --port 8080
 
-The server maps three URL spaces to three folders and serves nothing else:
-    /                 web_demo/ (the page, its script and the JavaScript conversion)
-    /node_modules/    web_demo/node_modules/ (LiteRT.js and its wasm files, from `make tools`)
-    /model/           the export folder (model.json and the batch-1 int8 .tflite the page loads)
+Everything the page needs ships inside the package, so the demo runs from any install, the
+deploy-only one included. The server maps three URL spaces to three folders and serves nothing else:
+    /            page/ (the page, its script and the JavaScript conversion of docs/preprocessing.md)
+    /litertjs/   litertjs/ (LiteRT.js 2.5.3 from npm: its module, its wasm files, its licence;
+                 scripts/vendor-litertjs.sh copies them from web_demo/node_modules)
+    /model/      the model: an export folder (model.json and the batch-1 int8 .tflite the page loads), or
+                 a zoo model's batch-1 file with a model.json made from zoo.json
 so the page works offline and never asks anything outside localhost. A path that resolves outside
 those folders (through a symlink or "..") is not found, folders are never listed, and a request whose
 Host header is not a loopback name with the server's own port is refused (403), so a page of another
 site that rebinds its DNS name to 127.0.0.1 cannot read what the demo serves.
 
-`headless_chromium()` and `open_page()` open the page in Debian's Chromium through Playwright for the browser test and
-the latency benchmark (Playwright is a development dependency; the system browser is used, never a
+`headless_chromium()` and `open_page()` open the page in Debian's Chromium through Playwright for the browser
+test and the latency benchmark (Playwright is a development dependency; the system browser is used, never a
 downloaded one).
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import http.server
+import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator
 
-from .errors import FmnistEdgeError
+from ..errors import FmnistEdgeError
 
-ROOT = Path(__file__).resolve().parent.parent
-WEB_DEMO = ROOT / "web_demo"
-DEFAULT_EXPORT = ROOT / "shipped" / "vgg-a-photo" / "export"
+HERE = Path(__file__).resolve().parent
+PAGE = HERE / "page"
+LITERTJS = HERE / "litertjs"
+DEFAULT_ZOO_MODEL = "vgg-a-photo"  # the zoo's recommended model, best on camera pictures
 PAGE_MODEL_FILE = "model_int8_b1.tflite"  # LiteRT.js 2.5 needs the batch fixed at 1
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # what a browser on this machine sends as Host
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,9 +59,33 @@ def check_demo_files(export_dir: str | Path) -> Path:
     if not (export_dir / PAGE_MODEL_FILE).is_file():
         raise FmnistEdgeError(f"{export_dir}: no {PAGE_MODEL_FILE} there; the page needs it: fmnist-edge export RUN "
                               "--format tflite-int8 --format tflite-int8-b1")
-    if not (WEB_DEMO / "node_modules" / "@litertjs" / "core" / "wasm").is_dir():
-        raise FmnistEdgeError(f"{WEB_DEMO / 'node_modules'}: LiteRT.js is not installed; run `make tools`")
+    if not (LITERTJS / "core" / "wasm" / "litert_wasm_internal.wasm").is_file():
+        raise FmnistEdgeError(f"{LITERTJS}: LiteRT.js is missing from this install; reinstall fmnist-edge")
     return export_dir
+
+
+@contextlib.contextmanager
+def zoo_export(name: str) -> Iterator[Path]:
+    """A temporary export folder for the zoo model `name`: its batch-1 file (sha256 checked) and a model.json
+    holding what the page reads (labels, input polarity, the file's input and output contract)."""
+    from .. import zoo
+
+    model = zoo.get(name)
+    page = model.record.get("page")
+    if not page:
+        with_page = [m.name for m in zoo.list_models() if m.record.get("page")]
+        raise FmnistEdgeError(f"zoo model {name} has no batch-1 file for the page (LiteRT.js needs one); zoo models "
+                              f"with one: {', '.join(with_page)}; or export a run with --format tflite-int8-b1 and "
+                              f"give its export folder")
+    source = model.verified_path(page["file"], page["sha256"])
+    with tempfile.TemporaryDirectory(prefix="fmnist-edge-demo-") as folder:
+        export = Path(folder)
+        shutil.copyfile(source, export / PAGE_MODEL_FILE)
+        record = {"model": model.record["model"], "zoo": name, "labels": model.record["labels"],
+                  "input": model.record["input"],
+                  "formats": {"tflite-int8-b1": {"file": PAGE_MODEL_FILE, "io": page["io"], "sha256": page["sha256"]}}}
+        (export / "model.json").write_text(json.dumps(record, indent=2) + "\n")
+        yield export
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -62,7 +95,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def __init__(self, *args, export_dir: Path, **kwargs):
         self.export_dir = export_dir
-        super().__init__(*args, directory=str(WEB_DEMO), **kwargs)
+        super().__init__(*args, directory=str(PAGE), **kwargs)
 
     def send_head(self):
         allowed = {f"{name}:{self.server.server_address[1]}" for name in LOOPBACK_NAMES}
@@ -72,14 +105,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return super().send_head()
 
     def translate_path(self, path: str) -> str:
-        # The parent resolves "..", query strings and escapes against `directory`, never leaving it;
-        # what lands in web_demo/model/ is then looked up in the export folder instead. Symlinks are then
-        # resolved, and a target outside the folder it was asked from becomes a path that cannot exist
-        # (a file below /dev/null), which the parent answers with 404.
+        # The parent resolves "..", query strings and escapes against `directory` (page/), never leaving it;
+        # what lands in page/model/ or page/litertjs/ is then looked up in the export folder or LiteRT.js's
+        # folder instead. Symlinks are then resolved, and a target outside the folder it was asked from
+        # becomes a path that cannot exist (a file below /dev/null), which the parent answers with 404.
         local = Path(super().translate_path(path))
-        root, target = WEB_DEMO, local
-        if local.is_relative_to(WEB_DEMO / "model"):
-            root, target = self.export_dir, self.export_dir / local.relative_to(WEB_DEMO / "model")
+        root, target = PAGE, local
+        for prefix, folder in ((PAGE / "model", self.export_dir), (PAGE / "litertjs", LITERTJS)):
+            if local.is_relative_to(prefix):
+                root, target = folder, folder / local.relative_to(prefix)
         if not Path(os.path.realpath(target)).is_relative_to(os.path.realpath(root)):
             return os.path.join(os.devnull, "outside")
         return str(target)
@@ -111,22 +145,34 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serving(export_dir: str | Path = DEFAULT_EXPORT, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve the page in a background thread; yields its address (port 0 = any free port)."""
+def serving(export_dir: str | Path | None = None, port: int = 0, host: str = "127.0.0.1",
+            zoo: str | None = None) -> Iterator[str]:
+    """Serve the page in a background thread; yields its address (port 0 = any free port).
+
+    Args:
+        export_dir: an export folder to serve as the page's model; None: the zoo model `zoo`.
+        zoo: a zoo model's name (default: DEFAULT_ZOO_MODEL); only without `export_dir`.
+    """
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise FmnistEdgeError(f"the demo serves loopback only (127.0.0.1, localhost or ::1); got {host!r}")
-    export_dir = check_demo_files(export_dir).resolve()
-    try:
-        server = _Server((host, port), functools.partial(_Handler, export_dir=export_dir))
-    except OSError as exc:
-        raise FmnistEdgeError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    if export_dir is not None and zoo is not None:
+        raise FmnistEdgeError("give an export folder or --zoo NAME, not both")
+    with contextlib.ExitStack() as stack:
+        if export_dir is None:
+            export_dir = stack.enter_context(zoo_export(zoo or DEFAULT_ZOO_MODEL))
+        export_dir = check_demo_files(export_dir).resolve()
+        try:
+            server = _Server((host, port), functools.partial(_Handler, export_dir=export_dir))
+        except OSError as exc:
+            in_use = " (in use: give another --port, or 0 for any free one)" if exc.errno == errno.EADDRINUSE else ""
+            raise FmnistEdgeError(f"cannot serve on {host}:{port}: {exc.strerror}{in_use}") from None
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://{host}:{server.server_address[1]}/"
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 @contextlib.contextmanager
