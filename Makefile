@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:
 #   make run    installs everything and runs the main job end to end on real Fashion-MNIST
-#   make test   installs everything, runs the test suite, then holds the shipped models to
-#               budget.toml (what CI runs)
+#   make test   installs everything, builds the manual (mkdocs, strict: a broken link fails), runs the
+#               test suite, then holds the shipped models to budget.toml (what CI runs)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -15,6 +15,7 @@ run: install data
 	$(BIN)/fmnist-edge pipeline $(RUN_ARGS) --out $(RUN_DIR) --force
 
 test: install data tools
+	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -q --durations=15
 	$(BIN)/fmnist-edge check --budget budget.toml
 
