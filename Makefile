@@ -1,7 +1,8 @@
 # Two commands on a fresh machine:
 #   make run    installs everything and runs the main job end to end on real Fashion-MNIST
-#   make test   installs everything, builds the manual (mkdocs, strict: a broken link fails), runs the
-#               test suite, then holds the shipped models to budget.toml (what CI runs)
+#   make test   installs everything, builds the manual (mkdocs, strict: a broken link fails), checks the
+#               layer rules (import-linter's contracts in pyproject.toml), runs the test suite, then
+#               holds the shipped models to budget.toml (what CI runs)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -16,6 +17,7 @@ run: install data
 
 test: install data tools
 	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q --durations=15
 	$(BIN)/fmnist-edge check --budget budget.toml
 

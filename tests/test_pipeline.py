@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from fmnist_edge.data.pipeline import MAX_SHIFT_PX, PHOTO_PROBABILITY, make_dataset, random_erasing
+from fmnist_edge.data.pipeline import MAX_SHIFT_PX, make_dataset, random_erasing
+from fmnist_edge.settings import PHOTO_PROBABILITY
 from fmnist_edge.settings import resolve_settings
 from fmnist_edge.training import _optimizer
 

@@ -21,16 +21,15 @@ import math
 import numpy as np
 
 from .. import _tf
+from ..settings import AUGMENTATIONS, PHOTO_PROBABILITY
 
 # Fashion-MNIST garments are centred in 28x28 with a ~2 px margin: a larger shift cuts them.
 MAX_SHIFT_PX = 2
 ERASE_PROBABILITY = 0.5
 ERASE_AREA = (0.02, 0.25)  # fraction of the image, as in the random-erasing paper (Zhong et al.)
 ERASE_ASPECT = (0.3, 3.3)
-AUGMENTATIONS = ("none", "basic", "strong", "photo")
 # Camera conditions (augment="photo"), each range chosen to cover what the photo conversion
 # leaves on the pictures of benchmarks/photos.py rendered from *training* images.
-PHOTO_PROBABILITY = 0.3  # the rest stays clean: clean accuracy must not pay for photos (0.5 cost vgg-a 0.67 points)
 PHOTO_ROTATION_DEG = 10.0
 PHOTO_SCALE = (0.85, 1.0)  # the conversion fits the box, so a garment only shrinks (when rotated)
 PHOTO_GAMMA = (0.7, 1.45)  # contrast: cloth colour against the wall is not linear in grey
