@@ -164,3 +164,10 @@ def test_predict_refuses_a_model_that_is_not_an_image_classifier(tmp_path, name,
     result = CliRunner().invoke(cli, ["predict", str(model), str(GOLDEN_PHOTO)])
     assert result.exit_code == 2, result.output
     assert phrase in result.output and "Traceback" not in result.output and result.output.count("\n") == 1
+
+
+def test_export_refuses_an_opset_it_cannot_write_before_any_converter_output(exported, tmp_path):
+    run = _copy_run(exported.path.parent, tmp_path / "run")
+    result = CliRunner().invoke(cli, ["export", str(run), "--format", "onnx", "--opset", "3", "--force"])
+    assert result.exit_code == 2, result.output
+    assert result.output == "Error: --opset must be from 9 to 18, got 3\n"
