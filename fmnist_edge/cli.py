@@ -368,22 +368,25 @@ def predict(paths, zoo_name, invert, top, threads, save_input, as_json) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
 def models(as_json) -> None:
-    """List the model zoo: name, parameters at the default input, input shape, source."""
+    """List the architectures: name, parameters and multiply-accumulates per image at the default input,
+    input shape, classes, source (the zoo's trained files and their latency: fmnist-edge zoo list, bench --zoo)."""
     from .models import build_model, list_models
+    from .models.registry import count_macs
 
     rows = []
     for info in list_models():
         net = build_model(info.name)
-        rows.append({"name": info.name, "params": int(net.count_params()),
+        rows.append({"name": info.name, "params": int(net.count_params()), "macs": count_macs(net),
                      "input_shape": list(info.default_input_shape), "classes": info.default_num_classes,
                      "source": info.source})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'model':<11} {'params':>11}  {'input':<9} {'classes':>7}  source")
+    click.echo(f"{'model':<11} {'params':>11} {'MACs':>14}  {'input':<9} {'classes':>7}  source")
     for row in rows:
         shape = "x".join(str(d) for d in row["input_shape"])
-        click.echo(f"{row['name']:<11} {row['params']:>11,}  {shape:<9} {row['classes']:>7}  {row['source']}")
+        click.echo(f"{row['name']:<11} {row['params']:>11,} {row['macs']:>14,}  {shape:<9} {row['classes']:>7}  "
+                   f"{row['source']}")
 
 
 @cli.command()

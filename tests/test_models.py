@@ -246,3 +246,14 @@ def test_the_aligned_vgg_has_every_width_a_multiple_of_16():
     """oneDNN's bf16 convolutions take channels in blocks of 16: widths off that grid halve the speed."""
     widths = [layer.filters for layer in _default_model("vgg-a").layers if hasattr(layer, "filters")]
     assert widths and all(w % 16 == 0 for w in widths)
+
+
+@pytest.mark.parametrize("name", ["res-s", "edge-s", "vgg-a", "mresnet"])
+def test_the_keras_mac_count_equals_the_exported_files(name):
+    """`fmnist-edge models`' MACs (counted on the Keras graph) and bench's (read from the .tflite) agree."""
+    from fmnist_edge.conversion import to_tflite
+    from fmnist_edge.inspection import tflite_macs
+    from fmnist_edge.models.registry import count_macs
+
+    model = build_model(name)
+    assert count_macs(model) == tflite_macs(to_tflite(model, "fp32"))

@@ -165,6 +165,29 @@ def build_model(name: str, input_shape: tuple[int, ...] | None = None, num_class
     return model
 
 
+def count_macs(model) -> int:
+    """Multiply-accumulates per image of a built model's Conv2D, DepthwiseConv2D and Dense layers: the count
+    `inspection.tflite_macs` reads from an exported file (BatchNorm folds into the convolution before it;
+    pooling, activations and additions are not counted)."""
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "DepthwiseConv2D", "Dense"):
+            continue
+        out = [int(d) for d in layer.output_shape[1:]]
+        if kind == "Conv2D":
+            per_output = int(layer.kernel_size[0] * layer.kernel_size[1] * layer.input_shape[-1])
+        elif kind == "DepthwiseConv2D":
+            per_output = int(layer.kernel_size[0] * layer.kernel_size[1])
+        else:
+            per_output = int(layer.input_shape[-1])
+        outputs = 1
+        for d in out:
+            outputs *= d
+        total += outputs * per_output
+    return total
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
