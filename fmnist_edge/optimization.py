@@ -38,13 +38,14 @@ from typing import Any
 
 from . import _tf, runtime
 from .conversion import to_tflite
-from .data import Dataset, load_dataset, split_train_val
+from .data import Dataset
+from .data.run_data import open_run_data
 from .distribution import Distribution, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
 from .fitting import compile_classifier, fit_datasets, make_optimizer
 from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
-from .settings import TrainSettings, accuracy_drop
+from .settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
 
 METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
@@ -63,7 +64,7 @@ class QuantizeSettings:
     sparsity: float = 0.5  # half the conv/dense weights: the zoo's models lose almost nothing at 50%
     epochs: int | None = None  # fine-tuning epochs for prune / qat; None: DEFAULT_EPOCHS of the method
     lr: float | None = None  # None: a tenth of the run's learning rate, constant (fine-tuning, not training)
-    calibration: int = 500  # training images that set int8 ranges; PTQ accuracy is flat beyond a few hundred
+    calibration: int = CALIBRATION_IMAGES  # training images that set int8 ranges (settings.py says why)
     max_drop: float | None = None  # budget in accuracy points (float minus deployed); None = DEFAULT_MAX_DROP_PP
     max_drop_relative: float | None = None  # or in percent of the float accuracy
 
@@ -160,10 +161,10 @@ class _Job:
         self.progress = progress
         self.train_settings = TrainSettings.from_dict(record["settings"])
         s = self.train_settings
-        data = load_dataset(s.dataset, s.data_dir)
-        self.data: Dataset = data.limit(s.limit) if s.limit else data
-        self.x_train, self.y_train, self.x_val, self.y_val = split_train_val(
-            self.data.x_train, self.data.y_train, s.val_split, s.seed)
+        self.view = open_run_data(s)
+        self.data: Dataset = self.view.data
+        self.x_train, self.y_train, self.x_val, self.y_val = (self.view.x_train, self.view.y_train,
+                                                              self.view.x_val, self.view.y_val)
         if settings.method in ("ptq-int8", "auto") and settings.calibration > len(self.x_train):
             raise FmnistEdgeError(f"--calibration {settings.calibration} is larger than the run's "
                                   f"{len(self.x_train):,} training images")
@@ -191,7 +192,7 @@ class _Job:
             staging = Path(tempfile.mkdtemp(prefix=f"fmnist-edge-{method}-"))
         if method in PTQ_MODES:
             extra: dict[str, Any] = {}  # nothing fine-tuned, no sparsity
-            calibration = self.x_train[: self.settings.calibration]
+            calibration = self.view.calibration(self.settings.calibration)
             tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
         else:
             # Fine-tuning first (every worker of a multi-worker job takes part), then the chief alone

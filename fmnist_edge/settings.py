@@ -17,6 +17,9 @@ AUGMENTATIONS = ("none", "basic", "strong", "photo")  # what each does: fmnist_e
 # With augment "photo": the share of images given camera conditions; the rest stays clean, since clean
 # accuracy must not pay for photos (a share of 0.5 cost vgg-a 0.67 points).
 PHOTO_PROBABILITY = 0.3
+# Training images that set int8 ranges in post-training quantization (quantize's ptq-int8 and export's
+# tflite-int8 of a float model alike): PTQ accuracy is flat beyond a few hundred.
+CALIBRATION_IMAGES = 500
 DATASETS = ("fashion", "closet")
 RECIPES = ("best", "paper")
 

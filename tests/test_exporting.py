@@ -245,3 +245,20 @@ def test_a_second_export_updates_model_json_and_keeps_the_other_records(exported
     export(run, "onnx", force=True)
     kept = json.loads((run / "export" / "model.json").read_text())["formats"]
     assert "tflite-fp16" not in kept and "tflite-int8" in kept  # a record without its file goes
+
+
+def test_export_and_quantize_calibrate_on_the_same_training_images(exported):
+    """Post-training int8 in quantize (ptq-int8) and in export (tflite-int8 of a float model) set their ranges
+    from one set of images: the first of the run's training split, never validation images."""
+    from fmnist_edge.data.run_data import open_run_data
+    from fmnist_edge.exporting.formats import _Sources
+    from fmnist_edge.optimization import QuantizeSettings, _Job
+    from fmnist_edge.distribution import make_distribution
+    from fmnist_edge.rundir import RunDir
+
+    run = RunDir(exported.path.parent)
+    sources = _Sources(run, None)
+    job = _Job(run, QuantizeSettings(method="ptq-int8"), False, "none", make_distribution("one", None, None))
+    view = open_run_data(sources.settings)
+    np.testing.assert_array_equal(sources.calibration, view.calibration(QuantizeSettings().calibration))
+    np.testing.assert_array_equal(job.view.calibration(QuantizeSettings().calibration), sources.calibration)

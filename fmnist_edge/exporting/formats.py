@@ -44,11 +44,11 @@ import numpy as np
 from .. import __version__, _tf, runtime
 from ..conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
 from ..inspection import tflite_ops
-from ..data import load_dataset
+from ..data.run_data import open_run_data
 from ..errors import FmnistEdgeError, RunDirError, one_line
 from ..keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
-from ..settings import TrainSettings
+from ..settings import CALIBRATION_IMAGES, TrainSettings
 from .android import android_assets_dir, copy_assets
 from .metadata import ImageClassifierMetadata, add_metadata
 
@@ -58,7 +58,6 @@ FP16_ATOL = 1e-2
 MIN_TOP1_AGREEMENT = 0.99
 MAX_ACCURACY_GAP_PP = 1.0
 BATCH_CHECK_IMAGES = 8
-CALIBRATION_IMAGES = 500  # as quantize's default
 
 
 class ExportCheckError(FmnistEdgeError):
@@ -263,10 +262,10 @@ class _Sources:
         self.run_dir = run_dir
         record = run_dir.read_finished_run(allow_incomplete)
         self.settings = TrainSettings.from_dict(record["settings"])
-        data = load_dataset(self.settings.dataset, self.settings.data_dir)
-        self.data = data.limit(self.settings.limit) if self.settings.limit else data
+        view = open_run_data(self.settings)
+        self.data = view.data
         self.class_names = list(self.data.class_names)
-        self.calibration = self.data.x_train[:CALIBRATION_IMAGES]
+        self.calibration = view.calibration()  # the images quantize's ptq-int8 calibrates on
         self.source = source
         self.keep_tensor_names = keep_tensor_names
         float_path = run_dir.require_model()
