@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .contract import float_pixels
 from . import _tf
 from ._quiet import quiet_native_stderr
 from .errors import FmnistEdgeError, one_line
@@ -87,7 +88,7 @@ def _representative_dataset(images: np.ndarray):
 
     def generate():
         for image in images:
-            yield [image[None].astype(np.float32) / 255.0]
+            yield [float_pixels(image[None])]
 
     return generate
 

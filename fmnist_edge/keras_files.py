@@ -36,6 +36,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .contract import float_pixels
 from . import _tf
 from .data import Dataset
 from .errors import RunDirError, one_line
@@ -270,7 +271,7 @@ def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256)
     """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
     tf = _tf.tf()
     net = load_keras_model(model_path)
-    images = data.x_test[..., None].astype(np.float32) / 255.0  # the float input contract: pixels in [0, 1]
+    images = float_pixels(data.x_test[..., None])
     probs = net.predict(images, batch_size=batch_size, verbose=0)
     predicted = probs.argmax(axis=1)
     confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .contract import PIXEL_SCALE, float_pixels
 from ._quiet import quiet_native_stderr
 from .errors import FmnistEdgeError, one_line
 
@@ -141,7 +142,7 @@ class ONNXModel:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """One session call on uint8 images already shaped (N, H, W, C): what bench times."""
-        return self._session.run(None, {self._input_name: batch.astype(np.float32) / 255.0})[0].astype(np.float32)
+        return self._session.run(None, {self._input_name: float_pixels(batch)})[0].astype(np.float32)
 
 
 _RUNTIMES = {".tflite": TFLiteModel, ".onnx": ONNXModel}
@@ -198,14 +199,14 @@ def top1_agreement(scores: np.ndarray, reference: np.ndarray) -> tuple[float, in
 
 def _to_input(batch: np.ndarray, dtype: np.dtype, quantization: tuple[float, int] | None) -> np.ndarray:
     if dtype == np.float32:
-        return batch.astype(np.float32) / 255.0
+        return float_pixels(batch)
     if quantization is None:
         raise FmnistEdgeError(f"integer input of type {dtype} without quantization parameters")
     scale, zero_point = quantization
-    if dtype == np.uint8 and abs(scale * 255.0 - 1.0) < 1e-6 and zero_point == 0:
+    if dtype == np.uint8 and abs(scale * PIXEL_SCALE - 1.0) < 1e-6 and zero_point == 0:
         return batch  # the raw-pixel contract: no arithmetic at all
     info = np.iinfo(dtype)
-    q = np.round(batch.astype(np.float32) / 255.0 / scale + zero_point)
+    q = np.round(float_pixels(batch) / scale + zero_point)
     return np.clip(q, info.min, info.max).astype(dtype)
 
 

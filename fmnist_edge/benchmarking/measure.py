@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import float_pixels
 from ..errors import one_line
 
 MIN_THROUGHPUT_SECONDS = 0.5
@@ -163,7 +164,7 @@ def _keras_loader(spec, data):
     graph = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def run(images: np.ndarray) -> np.ndarray:
-        return graph(tf.constant(images.astype(np.float32) / 255.0)).numpy()
+        return graph(tf.constant(float_pixels(images))).numpy()
 
     run(data.x_test[:1, ..., None])  # trace once: part of init, as allocation is for TFLite
     return run

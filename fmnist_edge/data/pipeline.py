@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..contract import PIXEL_SCALE
 from .. import _tf
 from ..settings import AUGMENTATIONS, PHOTO_PROBABILITY
 
@@ -91,7 +92,7 @@ def _batch_transform(height: int, width: int, num_classes: int, augment: str, se
     def transform(images, labels):
         if augment != "none":
             images = shift_and_flip(images, MAX_SHIFT_PX, seed=seed)
-        images = tf.cast(images, tf.float32)[..., None] / 255.0
+        images = tf.cast(images, tf.float32)[..., None] / PIXEL_SCALE  # the input contract (contract.py)
         if augment == "strong":
             images = random_erasing(images)
         if augment == "photo":

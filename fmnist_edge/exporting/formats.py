@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..contract import float_pixels
 from .. import __version__, _tf, runtime
 from ..conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
 from ..inspection import tflite_ops
@@ -324,7 +325,7 @@ class _Sources:
         """The source model's test-set scores, computed once per source model for all formats."""
         key = id(reference)
         if key not in self._scores:
-            images = self.data.x_test[..., None].astype(np.float32) / 255.0
+            images = float_pixels(self.data.x_test[..., None])
             self._scores[key] = reference.predict(images, batch_size=256, verbose=0)
         return self._scores[key]
 
@@ -393,7 +394,7 @@ def _saved_model_predictor(path: Path):
     (input_name,) = serve.structured_input_signature[1]  # signatures take keyword arguments only
 
     def predict(images: np.ndarray) -> np.ndarray:
-        batches = [images[i:i + 256, ..., None].astype(np.float32) / 255.0 for i in range(0, len(images), 256)]
+        batches = [float_pixels(images[i:i + 256, ..., None]) for i in range(0, len(images), 256)]
         return np.concatenate([next(iter(serve(**{input_name: b}).values())).numpy() for b in batches])
 
     return predict
