@@ -36,7 +36,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .contract import float_pixels
+from .contract import float_pixels, scores
 from . import _tf
 from .data import Dataset
 from .errors import RunDirError, one_line
@@ -269,17 +269,13 @@ def load_trained_run(path: str | Path, float32: bool = False) -> TrainedRun:
 
 def evaluate_model(model_path: str | Path, data: Dataset, batch_size: int = 256) -> dict[str, Any]:
     """Score a saved Keras model on the official test set: accuracy, per-class accuracy, confusion matrix."""
-    tf = _tf.tf()
     net = load_keras_model(model_path)
-    images = float_pixels(data.x_test[..., None])
-    probs = net.predict(images, batch_size=batch_size, verbose=0)
-    predicted = probs.argmax(axis=1)
-    confusion = tf.math.confusion_matrix(data.y_test, predicted, num_classes=data.num_classes).numpy()
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    probs = net.predict(float_pixels(data.x_test[..., None]), batch_size=batch_size, verbose=0)
+    scored = scores(probs.argmax(axis=1), data.y_test, list(data.class_names))
     return {
-        "test_accuracy": float((predicted == data.y_test).mean()),
+        "test_accuracy": scored["accuracy"],
         "test_images": int(len(data.y_test)),
-        "per_class_accuracy": {name: float(acc) for name, acc in zip(data.class_names, per_class)},
-        "confusion_matrix": confusion.tolist(),
+        "per_class_accuracy": scored["per_class_accuracy"],
+        "confusion_matrix": scored["confusion_matrix"],
         "class_names": list(data.class_names),
     }

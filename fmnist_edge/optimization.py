@@ -37,6 +37,7 @@ from typing import Any
 
 
 from . import _tf, runtime
+from .contract import scores
 from .conversion import to_tflite
 from .data import Dataset
 from .data.run_data import open_run_data
@@ -298,8 +299,7 @@ class _Job:
     def _score(self, method: str, tflite_path: Path, float_model, extra: dict[str, Any]) -> dict[str, Any]:
         deployed = runtime.load_model(tflite_path)
         accuracy, predicted = runtime.accuracy(deployed, self.data.x_test, self.data.y_test)
-        classes = self.data.class_names
-        per_class = {name: float((predicted[self.data.y_test == i] == i).mean()) for i, name in enumerate(classes)}
+        per_class = scores(predicted, self.data.y_test, list(self.data.class_names))["per_class_accuracy"]
         allowed, budget_text = self.settings.budget(self.float_accuracy)
         drop_pp, passed = accuracy_drop(self.float_accuracy, accuracy, allowed)
         size = tflite_path.stat().st_size

@@ -79,3 +79,12 @@ def test_runtime_does_not_import_tensorflow():
     code = ("import sys, fmnist_edge.runtime, fmnist_edge.cli, onnxruntime; "
             "print('tensorflow' in sys.modules or 'tf_keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_one_scoring_rule():
+    from fmnist_edge.contract import scores
+
+    scored = scores(np.array([0, 1, 1, 2, 0]), np.array([0, 1, 2, 2, 1]), ["a", "b", "c"])
+    assert scored["accuracy"] == 0.6
+    assert scored["per_class_accuracy"] == {"a": 1.0, "b": 0.5, "c": 0.5}
+    assert scored["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]

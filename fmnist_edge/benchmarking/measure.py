@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..contract import float_pixels
+from ..contract import scores as score
 from ..errors import one_line
 
 MIN_THROUGHPUT_SECONDS = 0.5
@@ -74,10 +75,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("accuracy", True):  # an untrained baseline's accuracy is noise: not measured at all
         predicted = np.concatenate([run(x_test[i:i + spec["batch"]]).argmax(1)
                                     for i in range(0, len(x_test), spec["batch"])])
-        per_class = [float((predicted[y_test == c] == c).mean()) for c in range(data.num_classes)]
-        worst = int(np.argmin(per_class))
-        scores = {"accuracy": float((predicted == y_test).mean()), "test_images": int(len(y_test)),
-                  "worst_class": data.class_names[worst], "worst_class_accuracy": per_class[worst]}
+        scored = score(predicted, y_test, list(data.class_names))
+        worst = min(scored["per_class_accuracy"], key=scored["per_class_accuracy"].get)
+        scores = {"accuracy": scored["accuracy"], "test_images": int(len(y_test)),
+                  "worst_class": worst, "worst_class_accuracy": scored["per_class_accuracy"][worst]}
     peak_kib = _peak_memory_kib()
     return {
         **scores,
