@@ -11,6 +11,6 @@ from __future__ import annotations
 from .registry import MODELS, ModelInfo, build_model, get_model_info, list_models, register
 
 # Importing a family module registers its models.
-from . import cifar_resnet, cnn, edge, mlp, resnet, vgg  # noqa: E402,F401  isort: skip
+from . import cifar_resnet, cnn, edge, ensemble, mlp, resnet, vgg  # noqa: E402,F401  isort: skip
 
 __all__ = ["MODELS", "ModelInfo", "build_model", "get_model_info", "list_models", "register"]

@@ -67,10 +67,10 @@ def _cifar_resnet(input_shape, num_classes: int, *, name: str, widths: tuple[int
     default_num_classes=10,
     min_input_size=(4, 4),  # two stride-2 stages
 )
-def res_t(input_shape, num_classes):
+def res_t(input_shape, num_classes, name):
     # The 28x28 stage costs the most compute per parameter and the 7x7 one the most bytes: the budget goes to
     # the middle, as vgg-t's does (its 36k parameters make a 48 KB file).
-    return _cifar_resnet(input_shape, num_classes, name="res_t", widths=(16, 32, 32), blocks=(0, 1, 1))
+    return _cifar_resnet(input_shape, num_classes, name=name, widths=(16, 32, 32), blocks=(0, 1, 1))
 
 
 @register(
@@ -81,10 +81,10 @@ def res_t(input_shape, num_classes):
     default_num_classes=10,
     min_input_size=(4, 4),
 )
-def res_s(input_shape, num_classes):
+def res_s(input_shape, num_classes, name):
     # ResNet-20 (three blocks a stage, 273,754 params) makes a 303 KB file: two blocks a stage is the deepest
     # plain CIFAR ResNet under 250 KB.
-    return _cifar_resnet(input_shape, num_classes, name="res_s", widths=(16, 32, 64), blocks=(2, 2, 2))
+    return _cifar_resnet(input_shape, num_classes, name=name, widths=(16, 32, 64), blocks=(2, 2, 2))
 
 
 @register(
@@ -95,5 +95,5 @@ def res_s(input_shape, num_classes):
     default_num_classes=10,
     min_input_size=(4, 4),
 )
-def res_m(input_shape, num_classes):
-    return _cifar_resnet(input_shape, num_classes, name="res_m", widths=(16, 32, 64), blocks=(5, 5, 5))
+def res_m(input_shape, num_classes, name):
+    return _cifar_resnet(input_shape, num_classes, name=name, widths=(16, 32, 64), blocks=(5, 5, 5))

@@ -81,9 +81,9 @@ def _plain_cnn(input_shape, num_classes: int, *, name: str, convs, dense):
     default_num_classes=10,
     min_input_size=(4, 4),  # two 2x2 pools: 4x4 -> 1x1
 )
-def cnn_bn(input_shape, num_classes):
+def cnn_bn(input_shape, num_classes, name):
     return _plain_cnn(
-        input_shape, num_classes, name="cnn_bn",
+        input_shape, num_classes, name=name,
         convs=(ConvSpec(32, 3, batch_norm=True, dropout=0.3),
                ConvSpec(64, 3, batch_norm=True, dropout=0.4, pool=True),
                ConvSpec(64, 5, l2=0.01, batch_norm=True, dropout=0.5, pool=True),
@@ -100,9 +100,9 @@ def cnn_bn(input_shape, num_classes):
     default_num_classes=10,
     min_input_size=(4, 4),  # two 2x2 pools: 4x4 -> 1x1
 )
-def alexnet_s(input_shape, num_classes):
+def alexnet_s(input_shape, num_classes, name):
     return _plain_cnn(
-        input_shape, num_classes, name="alexnet_s",
+        input_shape, num_classes, name=name,
         convs=(ConvSpec(32, 5, pool=True), ConvSpec(64, 5, pool=True)),
         dense=(DenseSpec(256, dropout=0.7), DenseSpec(128, dropout=0.7)),
     )

@@ -63,9 +63,9 @@ def _edge(input_shape, num_classes: int, *, name: str, stem: int, stages, head: 
     default_input_shape=(28, 28, 1),
     default_num_classes=10,
 )
-def edge_s(input_shape, num_classes):
+def edge_s(input_shape, num_classes, name):
     return _edge(
-        input_shape, num_classes, name="edge_s", stem=16,
+        input_shape, num_classes, name=name, stem=16,
         # (expansion, filters, repeats, first stride): 28x28 -> 28 -> 14 -> 7
         stages=((1, 16, 1, 1), (6, 24, 3, 2), (4, 40, 2, 2)),
         head=128, dropout=0.2,

@@ -15,42 +15,9 @@ reason.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ..errors import FmnistEdgeError
-
-ENSEMBLE_PREFIX = "ensemble:"
-MEMBER_SEPARATOR = "+"
-MAX_MEMBERS = 8  # keeps one file phone-sized (four vgg-a make 991 KB int8); not a limit of the graph itself
-
-
-def is_ensemble(name: str) -> bool:
-    return str(name).strip().lower().startswith(ENSEMBLE_PREFIX)
-
-
-def ensemble_name(members: Sequence[str]) -> str:
-    """"ensemble:a+b+c" for the registry names `members`, in order."""
-    return ENSEMBLE_PREFIX + MEMBER_SEPARATOR.join(members)
-
-
-def ensemble_members(name: str) -> list[str]:
-    """The member names of an ensemble name, each a registered model; FmnistEdgeError when malformed."""
-    from .registry import MODELS, get_model_info
-
-    body = str(name).strip().lower()[len(ENSEMBLE_PREFIX):]
-    members = [part.strip() for part in body.split(MEMBER_SEPARATOR)]
-    if len(members) < 2 or not all(members):
-        raise FmnistEdgeError(f"model '{name}': an ensemble names two or more models joined by "
-                              f"'{MEMBER_SEPARATOR}', e.g. {ensemble_name(['vgg-a', 'vgg-t'])}")
-    if len(members) > MAX_MEMBERS:
-        raise FmnistEdgeError(f"model '{name}': at most {MAX_MEMBERS} members, got {len(members)}")
-    if any(is_ensemble(member) for member in members):
-        raise FmnistEdgeError(f"model '{name}': an ensemble's members are single models")
-    names = [get_model_info(member).name for member in members]  # unknown names fail here, listing the choices
-    shapes = {(MODELS[n].default_input_shape, MODELS[n].default_num_classes) for n in names}
-    if len(shapes) > 1:
-        raise FmnistEdgeError(f"model '{name}': its members are made for different inputs or class counts")
-    return names
+# The names are the registry's: it parses them, this module builds the graphs.
+from .registry import (ENSEMBLE_PREFIX, MAX_MEMBERS, MEMBER_SEPARATOR, build_model,  # noqa: F401
+                       ensemble_members, ensemble_name, is_ensemble, keras_name, register_ensemble_builder)
 
 
 def ensemble_of(members, name: str):
@@ -59,8 +26,6 @@ def ensemble_of(members, name: str):
     Every member must end in the zoo's classifier head (a Dense layer "logits", then "probs").
     """
     from fmnist_edge import _tf
-
-    from .registry import keras_name
 
     keras = _tf.keras()
     image = keras.Input(shape=members[0].input_shape[1:], name="image")
@@ -82,7 +47,8 @@ def ensemble_of(members, name: str):
 
 def build_ensemble(name: str, input_shape: tuple, num_classes: int):
     """A fresh, untrained ensemble: each member as build_model makes it."""
-    from .registry import build_model
-
     members = ensemble_members(name)
     return ensemble_of([build_model(member, input_shape, num_classes) for member in members], ensemble_name(members))
+
+
+register_ensemble_builder(build_ensemble)

@@ -25,5 +25,5 @@ def _mlp(input_shape, num_classes: int, *, name: str, hidden, dropout: float):
     default_input_shape=(28, 28, 1),
     default_num_classes=10,
 )
-def mlp(input_shape, num_classes):
-    return _mlp(input_shape, num_classes, name="mlp", hidden=(512, 256, 128), dropout=0.2)
+def mlp(input_shape, num_classes, name):
+    return _mlp(input_shape, num_classes, name=name, hidden=(512, 256, 128), dropout=0.2)

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..errors import FmnistEdgeError
-from .ensemble import is_ensemble
 
-# builder(input_shape, num_classes) -> keras.Model (a flat functional model)
-Builder = Callable[[tuple, int], Any]
+# builder(input_shape, num_classes, name) -> keras.Model (a flat functional model named `name`, the registry
+# name made a valid Keras name: every saved file carries it)
+Builder = Callable[[tuple, int, str], Any]
+
+# Ensembles are named by their members: "ensemble:vgg-a+vgg-a+vgg198k" (models/ensemble.py builds them).
+ENSEMBLE_PREFIX = "ensemble:"
+MEMBER_SEPARATOR = "+"
+MAX_MEMBERS = 8  # keeps one file phone-sized (four vgg-a make 991 KB int8); not a limit of the graph itself
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class ModelInfo:
     """One registered model: its name, how to build it and what it expects."""
 
     name: str  # the registry name users type, e.g. "cnn-bn"
-    builder: Builder  # builder(input_shape, num_classes) -> keras.Model
+    builder: Builder  # builder(input_shape, num_classes, name) -> keras.Model
     source: str  # where the architecture comes from, one line
     description: str  # what it is, one line
     default_input_shape: tuple[int, int, int]  # (height, width, channels), NHWC
@@ -59,13 +64,13 @@ def register(
     default_num_classes: int,
     min_input_size: tuple[int, int] = (1, 1),
 ) -> Callable[[Builder], Builder]:
-    """Decorator that adds a builder `fn(input_shape, num_classes) -> keras.Model` to MODELS.
+    """Decorator that adds a builder `fn(input_shape, num_classes, name) -> keras.Model` to MODELS.
 
     Example:
         @register("mlp", source="...", description="...", default_input_shape=(28, 28, 1),
                   default_num_classes=10)
-        def mlp(input_shape, num_classes):
-            return _mlp(input_shape, num_classes, name="mlp", hidden=(512, 256, 128))
+        def mlp(input_shape, num_classes, name):
+            return _mlp(input_shape, num_classes, name=name, hidden=(512, 256, 128))
     """
 
     def decorator(fn: Builder) -> Builder:
@@ -108,14 +113,48 @@ def get_model_info(name: str) -> ModelInfo:
     return MODELS[key]
 
 
-def _ensemble_info(name: str) -> ModelInfo:
-    from .ensemble import build_ensemble, ensemble_members, ensemble_name
+def is_ensemble(name: str) -> bool:
+    return str(name).strip().lower().startswith(ENSEMBLE_PREFIX)
 
+
+def ensemble_name(members: Sequence[str]) -> str:
+    """"ensemble:a+b+c" for the registry names `members`, in order."""
+    return ENSEMBLE_PREFIX + MEMBER_SEPARATOR.join(members)
+
+
+def ensemble_members(name: str) -> list[str]:
+    """The member names of an ensemble name, each a registered model; FmnistEdgeError when malformed."""
+    body = str(name).strip().lower()[len(ENSEMBLE_PREFIX):]
+    members = [part.strip() for part in body.split(MEMBER_SEPARATOR)]
+    if len(members) < 2 or not all(members):
+        raise FmnistEdgeError(f"model '{name}': an ensemble names two or more models joined by "
+                              f"'{MEMBER_SEPARATOR}', e.g. {ensemble_name(['vgg-a', 'vgg-t'])}")
+    if len(members) > MAX_MEMBERS:
+        raise FmnistEdgeError(f"model '{name}': at most {MAX_MEMBERS} members, got {len(members)}")
+    if any(is_ensemble(member) for member in members):
+        raise FmnistEdgeError(f"model '{name}': an ensemble's members are single models")
+    names = [get_model_info(member).name for member in members]  # unknown names fail here, listing the choices
+    shapes = {(MODELS[n].default_input_shape, MODELS[n].default_num_classes) for n in names}
+    if len(shapes) > 1:
+        raise FmnistEdgeError(f"model '{name}': its members are made for different inputs or class counts")
+    return names
+
+
+# models/ensemble.py hands its builder over when the package is imported: the registry describes
+# ensembles without importing the module that builds them.
+_ENSEMBLE_BUILDER: list[Callable[[str, tuple, int], Any]] = []
+
+
+def register_ensemble_builder(build: Callable[[str, tuple, int], Any]) -> None:
+    _ENSEMBLE_BUILDER[:] = [build]
+
+
+def _ensemble_info(name: str) -> ModelInfo:
     members = [MODELS[member] for member in ensemble_members(name)]
     canonical = ensemble_name([m.name for m in members])
     return ModelInfo(
         name=canonical,
-        builder=lambda shape, classes: build_ensemble(canonical, shape, classes),
+        builder=lambda shape, classes, _name: _ENSEMBLE_BUILDER[0](canonical, shape, classes),
         source="fmnist-edge's ensemble of " + ", ".join(m.name for m in members),
         description="its members side by side in one graph, the softmax of their mean logit",
         default_input_shape=members[0].default_input_shape,
@@ -155,7 +194,7 @@ def build_model(name: str, input_shape: tuple[int, ...] | None = None, num_class
     info = get_model_info(name)
     shape = info.default_input_shape if input_shape is None else _check_shape(info, input_shape)
     classes = info.default_num_classes if num_classes is None else _check_classes(info, num_classes)
-    model = info.builder(tuple(shape), classes)
+    model = info.builder(tuple(shape), classes, info.keras_name)
     for layer in model.layers:
         if hasattr(layer, "moving_mean"):
             # Keras' 0.99 needs ~500 steps before the moving statistics used at inference are

@@ -84,8 +84,8 @@ def _applications_resnet(input_shape, num_classes: int, *, name: str, variant: s
     default_num_classes=9,
     min_input_size=(3, 3),
 )
-def mresnet(input_shape, num_classes):
-    return _mresnet(input_shape, num_classes, name="mresnet")
+def mresnet(input_shape, num_classes, name):
+    return _mresnet(input_shape, num_classes, name=name)
 
 
 @register(
@@ -95,5 +95,5 @@ def mresnet(input_shape, num_classes):
     default_input_shape=(28, 28, 1),
     default_num_classes=10,
 )
-def resnet50(input_shape, num_classes):
-    return _applications_resnet(input_shape, num_classes, name="resnet50", variant="ResNet50")
+def resnet50(input_shape, num_classes, name):
+    return _applications_resnet(input_shape, num_classes, name=name, variant="ResNet50")

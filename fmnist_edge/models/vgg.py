@@ -45,8 +45,8 @@ def _vgg(input_shape, num_classes: int, *, name: str, stages, dropouts, use_bias
     default_num_classes=10,
     min_input_size=(4, 4),  # two 2x2 pools: 4x4 -> 1x1
 )
-def vgg198k(input_shape, num_classes):
-    return _vgg(input_shape, num_classes, name="vgg198k",
+def vgg198k(input_shape, num_classes, name):
+    return _vgg(input_shape, num_classes, name=name,
                 stages=((2, 24), (2, 56), (2, 104)), dropouts=(0.1, 0.2, 0.3))
 
 
@@ -58,14 +58,14 @@ def vgg198k(input_shape, num_classes):
     default_num_classes=10,
     min_input_size=(4, 4),
 )
-def vgg_a(input_shape, num_classes):
+def vgg_a(input_shape, num_classes, name):
     # Every width a multiple of 16, the channel block of oneDNN's AVX-512 bf16 convolutions: the same bare
     # fit runs vgg198k's 24/56/104 at ~1,200 img/s and these at ~3,900 (benchmarks/results/train_throughput.json).
     # The 28x28 stage costs the most per filter, so it is the narrow one and the capacity sits at 14x14 and
     # 7x7: about vgg198k's MACs (19.6M against 19.5M) at three times its training speed.
     # Lighter dropout than vgg198k: with 16/48/112 and 0.1/0.2/0.3, training accuracy stayed a point
     # below validation for all 30 epochs (92.52% test): the model was held back, not overfitting.
-    return _vgg(input_shape, num_classes, name="vgg_a",
+    return _vgg(input_shape, num_classes, name=name,
                 stages=((2, 16), (2, 64), (2, 112)), dropouts=(0.0, 0.1, 0.2))
 
 
@@ -77,10 +77,10 @@ def vgg_a(input_shape, num_classes):
     default_num_classes=10,
     min_input_size=(4, 4),
 )
-def vgg_t(input_shape, num_classes):
+def vgg_t(input_shape, num_classes, name):
     # Sized by the int8 file, not the parameter count: TFLite stores a float scale and an int64 zero point
     # per output channel of every per-channel-quantized tensor (bias included), about 28 bytes a channel,
     # so few wide layers fit 50 KB better than many thin ones (edge-s's 56k parameters make 113 KB).
     # Untrained int8 conversions: this one 44,448 bytes; 2x16/2x32/2x48 61,560; 1x16/1x32/2x48 48,008.
-    return _vgg(input_shape, num_classes, name="vgg_t",
+    return _vgg(input_shape, num_classes, name=name,
                 stages=((2, 16), (2, 32), (1, 64)), dropouts=(0.0, 0.0, 0.1))
