@@ -48,15 +48,38 @@ from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from .settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
 
-METHODS = ("prune", "qat", "prune+qat", "ptq-int8", "ptq-dynamic", "ptq-fp16", "auto")
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
 DEFAULT_MAX_DROP_PP = 0.5
-PTQ_MODES = {"ptq-int8": "int8", "ptq-dynamic": "dynamic", "ptq-fp16": "fp16"}
-# Fine-tuning epochs when --epochs is not given (for prune+qat: each of its two phases).
-# QAT only re-learns rounding: 2 epochs give vgg198k a drop of -0.06 points. Pruning must
-# re-learn around removed weights: 50% prune+qat of vgg198k dropped 0.57 points after 2
-# epochs and 0.13 after 4 (benchmarks/results/quantize.md).
-DEFAULT_EPOCHS = {"qat": 2, "prune": 4, "prune+qat": 4}
+
+
+@dataclass(frozen=True)
+class QuantizeMethod:
+    """One row of the method table: how a variant is made, what it saves and what it converts to."""
+
+    name: str
+    tflite_mode: str  # conversion.to_tflite's mode for the variant's .tflite
+    fine_tune: str | None = None  # "_Job" transform that fine-tunes the float model; None: post-training only
+    keras_file: str | None = None  # the fine-tuned Keras model kept beside the .tflite
+    # Fine-tuning epochs when --epochs is not given (for prune+qat: each of its two phases). QAT only
+    # re-learns rounding: 2 epochs give vgg198k a drop of -0.06 points. Pruning must re-learn around removed
+    # weights: 50% prune+qat of vgg198k dropped 0.57 points after 2 epochs and 0.13 after 4
+    # (benchmarks/results/quantize.md).
+    default_epochs: int | None = None
+    calibrated: bool = False  # post-training int8: its ranges come from calibration images
+
+
+QUANTIZE_METHODS: dict[str, QuantizeMethod] = {m.name: m for m in (
+    QuantizeMethod("prune", "fp32", fine_tune="_pruned", keras_file="model.keras", default_epochs=4),
+    QuantizeMethod("qat", "int8-qat", fine_tune="_quantization_aware", keras_file=QAT_MODEL_FILE, default_epochs=2),
+    QuantizeMethod("prune+qat", "int8-qat", fine_tune="_pruned_then_quantization_aware", keras_file=QAT_MODEL_FILE,
+                   default_epochs=4),
+    QuantizeMethod("ptq-int8", "int8", calibrated=True),
+    QuantizeMethod("ptq-dynamic", "dynamic"),
+    QuantizeMethod("ptq-fp16", "fp16"),
+)}
+# "auto": post-training int8 first, quantization-aware training where that breaks the budget.
+METHODS = (*QUANTIZE_METHODS, "auto")
+DEFAULT_EPOCHS = {m.name: m.default_epochs for m in QUANTIZE_METHODS.values() if m.default_epochs}
 
 
 @dataclass(frozen=True)
@@ -191,22 +214,20 @@ class _Job:
             staging.mkdir(parents=True)
         else:
             staging = Path(tempfile.mkdtemp(prefix=f"fmnist-edge-{method}-"))
-        if method in PTQ_MODES:
+        spec = QUANTIZE_METHODS[method]
+        if spec.fine_tune is None:
             extra: dict[str, Any] = {}  # nothing fine-tuned, no sparsity
-            calibration = self.view.calibration(self.settings.calibration)
-            tflite = to_tflite(float_model, PTQ_MODES[method], calibration_images=calibration)
+            calibration = self.view.calibration(self.settings.calibration) if spec.calibrated else None
+            tflite = to_tflite(float_model, spec.tflite_mode, calibration_images=calibration)
         else:
             # Fine-tuning first (every worker of a multi-worker job takes part), then the chief alone
             # saves, converts and scores.
-            tuned, extra = self._fine_tuned(method, float_model)
+            with self.distribution.strategy.scope():
+                tuned, extra = getattr(self, spec.fine_tune)(float_model, self.settings.epochs_for(method))
             if not self.distribution.is_chief:
                 return self._worker_done(staging, method)
-            if method == "prune":
-                _save_keras(tuned, staging / "model.keras")
-                tflite = to_tflite(tuned, "fp32")
-            else:
-                _save_keras(tuned, staging / QAT_MODEL_FILE)
-                tflite = to_tflite(tuned, "int8-qat")
+            _save_keras(tuned, staging / spec.keras_file)
+            tflite = to_tflite(tuned, spec.tflite_mode)
         (staging / "model.tflite").write_bytes(tflite)
         metrics = self._score(method, staging / "model.tflite", float_model, extra)
         metrics["wall_time_s"] = round(time.monotonic() - started, 2)
@@ -223,18 +244,19 @@ class _Job:
                 f"of {metrics['budget']} (artifacts kept, marked failed, in {final})")
         return result
 
-    def _fine_tuned(self, method: str, float_model) -> tuple[Any, dict[str, Any]]:
-        """The fine-tuned Keras model of qat, prune or prune+qat, and its sparsity figures."""
-        epochs = self.settings.epochs_for(method)
-        with self.distribution.strategy.scope():
-            if method == "qat":
-                return self._fine_tune(self._quantize_aware(float_model), epochs), {}
-            pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
-            if method == "prune":
-                return pruned, {"sparsity": kernel_sparsity(pruned)}
-            before = kernel_sparsity(pruned)
-            qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
-            return qat_model, {"sparsity_before_qat": before, "sparsity": kernel_sparsity(qat_model)}
+    # The fine-tuning transforms of the method table: (float model, epochs) -> (tuned model, sparsity figures).
+
+    def _quantization_aware(self, float_model, epochs: int) -> tuple[Any, dict[str, Any]]:
+        return self._fine_tune(self._quantize_aware(float_model), epochs), {}
+
+    def _pruned(self, float_model, epochs: int) -> tuple[Any, dict[str, Any]]:
+        pruned = _strip(self._fine_tune(self._prunable(float_model, epochs), epochs, pruning=True))
+        return pruned, {"sparsity": kernel_sparsity(pruned)}
+
+    def _pruned_then_quantization_aware(self, float_model, epochs: int) -> tuple[Any, dict[str, Any]]:
+        pruned, before = self._pruned(float_model, epochs)
+        qat_model = self._fine_tune(self._quantize_aware(pruned, preserve_sparsity=True), epochs)
+        return qat_model, {"sparsity_before_qat": before["sparsity"], "sparsity": kernel_sparsity(qat_model)}
 
     def _worker_done(self, staging: Path, method: str) -> Optimized:
         """A multi-worker job's other workers: they fine-tuned with the chief; the chief writes the variant."""

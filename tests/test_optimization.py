@@ -204,12 +204,12 @@ def test_unquantizable_model_exits_2(run_copy, monkeypatch):
     from fmnist_edge import _tf
     from fmnist_edge.models.registry import MODELS, ModelInfo
 
-    def layer_norm_net(input_shape, num_classes):
+    def layer_norm_net(input_shape, num_classes, name="ln_net"):
         keras = _tf.keras()
         inputs = keras.Input(input_shape)
         x = keras.layers.Flatten()(inputs)
         x = keras.layers.LayerNormalization()(x)  # tfmot's default 8-bit scheme has no config for it
-        return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x), name="ln_net")
+        return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x), name=name)
 
     # A registered model (run.json and the model file must agree) that tfmot cannot quantize.
     monkeypatch.setitem(MODELS, "ln-net", ModelInfo("ln-net", layer_norm_net, "test", "test", (28, 28, 1), 10, (1, 1)))
