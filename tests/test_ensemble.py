@@ -93,7 +93,9 @@ def test_ensemble_writes_a_complete_run_that_quantizes_and_exports(members, tmp_
     assert metrics["test_accuracy"] == pytest.approx(float((mean_logit.argmax(1) == fashion_mnist.y_test).mean()),
                                                      abs=2e-4)  # float rounding may flip one near-tie
 
-    quantized = CliRunner().invoke(cli, ["quantize", str(out), "--method", "ptq-int8"])
+    # The members learnt for a moment (about 55% accurate): half a point of int8 rounding noise on them is not
+    # what this test checks, that the ensemble's run quantizes and exports like a trained one.
+    quantized = CliRunner().invoke(cli, ["quantize", str(out), "--method", "ptq-int8", "--max-drop", "2"])
     assert quantized.exit_code == 0, quantized.output
     exported = CliRunner().invoke(cli, ["export", str(out), "--format", "tflite-int8"])
     assert exported.exit_code == 0, exported.output
