@@ -33,7 +33,7 @@ def main() -> int:
     work = RESULTS / "edge_vs_baseline"
     result = bench(args.runs, baseline=args.baseline, runs=args.timed_runs,
                    threads=tuple(int(t) for t in args.threads.split(",")), out=work, plot=True,
-                   progress=lambda label, total: print(f"measuring {label}", flush=True))
+                   progress="lines")
     command = "python benchmarks/edge_vs_baseline.py " + " ".join(sys.argv[1:])
     shutil.copyfile(result.json_path, RESULTS / "edge_vs_baseline.json")
     for plot in result.plots:

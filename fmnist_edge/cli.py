@@ -6,7 +6,6 @@ commands so `fmnist-edge --help` stays instant.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import sys
@@ -15,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import FmnistEdgeError
+from .progress import Progress
 from .distribution import STRATEGIES
 from .benchmarking.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
 from .conversion import DEFAULT_ONNX_OPSET
@@ -211,7 +211,7 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 
     result = export(run_dir, list(formats), source=source, opset=opset, force=force,
                     android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete,
-                    keep_tensor_names=keep_tensor_names)
+                    keep_tensor_names=keep_tensor_names, progress="none" if as_json else "auto")
     click.echo(json.dumps(result.record, indent=2) if as_json else result.summary())
 
 
@@ -236,7 +236,7 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
     model = options.pop("model")
     result = pipeline(model, out or f"runs/{model or 'vgg198k'}", force=force, method=method,
                       quantize_epochs=quantize_epochs, max_drop=max_drop, baseline=baseline, runs=runs,
-                      say=click.echo, **options)
+                      **options)
     click.echo(result.bench.table())
     click.echo(f"\n{result.bench.record['method']}.\n-> {result.run.path}: bench.json, "
                + ", ".join(str(p) for p in result.bench.plots))
@@ -268,23 +268,9 @@ def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt
         thread_counts = ()
     if not thread_counts or min(thread_counts) < 1:
         raise FmnistEdgeError(f"--threads takes counts of 1 or more, such as 1 or 1,2; got {threads!r}")
-    with contextlib.ExitStack() as stack:
-        bars = []  # opened at the first measurement: a refused input prints its error line only
-
-        def progress(label: str, total: int) -> None:
-            if not bars:  # the first call tells how many measurements there are
-                bars.append(stack.enter_context(click.progressbar(length=total, label="measuring", file=sys.stderr,
-                                                                  show_eta=False, show_pos=True)))
-            elif bars[0].pos < total:
-                bars[0].update(1)
-            bars[0].label = f"measuring {label}"
-            bars[0].render_progress()
-
-        result = bench(list(targets), baseline=baseline, runs=runs, warmup=warmup, threads=thread_counts, batch=batch,
-                       out=out, plot=plot, zoo=with_zoo, progress=progress)
-        if bars:
-            bars[0].label = "measured"
-            bars[0].update(bars[0].length - bars[0].pos)
+    # The table is the result on stdout; progress goes to stderr.
+    result = bench(list(targets), baseline=baseline, runs=runs, warmup=warmup, threads=thread_counts, batch=batch,
+                   out=out, plot=plot, zoo=with_zoo, progress=Progress("auto", lines=sys.stderr))
     click.echo(result.table(fmt))
     for note in result.record["notes"]:
         click.echo(f"note: {note}", err=True)
@@ -303,7 +289,7 @@ def check_command(budget_path, as_json) -> None:
     """Measure the models a budget file lists and judge each limit; exit 1 if any fails (the CI gate)."""
     from .benchmarking import check
 
-    verdicts = check(budget_path, progress=lambda label: click.echo(f"measuring {label}", err=True))
+    verdicts = check(budget_path, progress=Progress("auto", lines=sys.stderr))
     if as_json:
         click.echo(json.dumps([v.__dict__ for v in verdicts], indent=2))
     else:

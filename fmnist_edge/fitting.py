@@ -15,6 +15,7 @@ from .data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options
 from .errors import RunDirError
 from .keras_files import load_trained_run
+from .progress import Progress
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):
@@ -176,6 +177,52 @@ def _keras_classes():
             return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
 
     return DistillationLoss, LabelAccuracy
+
+
+def epoch_progress(progress: Progress, epochs: int, steps: int, describe=None):
+    """A Keras callback that shows a bar within each epoch and prints one line at its end.
+
+    describe(epoch, logs) -> str makes the line (default: the epoch's losses and accuracies); it runs after
+    every callback listed before this one, so it can report what they recorded. Keras calls the batch hooks
+    once per `steps_per_execution` steps, with the batch index of the last step, so the bar moves in
+    those strides. Call its `close()` when fit raises (Ctrl-C): Keras ends no callback then.
+    """
+    keras = _tf.keras()
+
+    class EpochProgress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self._task = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._task = progress.open_task(f"epoch {epoch + 1}/{epochs}", steps)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._task is not None:
+                self._task.advance_to(batch + 1)
+
+        def on_test_begin(self, logs=None):
+            if self._task is not None:
+                self._task.start("validating")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.close()
+            progress.line(describe(epoch, logs or {}) if describe else _epoch_line(epoch, epochs, logs or {}))
+
+        def on_train_end(self, logs=None):
+            self.close()  # an interrupted epoch's bar goes too
+
+        def close(self):
+            if self._task is not None:
+                self._task.close()
+                self._task = None
+
+    return EpochProgress()
+
+
+def _epoch_line(epoch: int, epochs: int, logs: dict) -> str:
+    scores = "  ".join(f"{k} {float(logs[k]):.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs)
+    return f"epoch {epoch + 1}/{epochs}  {scores}"
 
 
 def _label_accuracy(y_true, y_pred, num_classes):

@@ -43,8 +43,9 @@ from .data import Dataset
 from .data.run_data import open_run_data
 from .distribution import Distribution, make_distribution
 from .errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
-from .fitting import compile_classifier, fit_datasets, make_optimizer
+from .fitting import compile_classifier, epoch_progress, fit_datasets, make_optimizer
 from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
+from .progress import Progress
 from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from .settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
 
@@ -141,7 +142,7 @@ class Optimized:
                 f"{m['size_bytes']:,} bytes ({m['gzip_bytes']:,} gzipped){sparsity} -> {self.path / 'model.tflite'}")
 
 
-def quantize(run: str | Path, method: str = "auto", *, force: bool = False, progress: str = "auto",
+def quantize(run: str | Path, method: str = "auto", *, force: bool = False, progress: "str | Progress" = "auto",
              strategy: str = "auto", devices: list[str] | None = None, logical_cpus: int | None = None,
              allow_incomplete: bool = False, **options: Any) -> Optimized:
     """Optimize a trained run's model and hold the deployed .tflite to the accuracy-drop budget.
@@ -150,7 +151,7 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         run: a run directory written by `train`; one still running or interrupted only with `allow_incomplete`.
         method: one of METHODS.
         force: replace an existing optimized/<method> folder.
-        progress: "auto", "bar", "lines" or "none" (fine-tuning output).
+        progress: "auto", "bar", "lines", "none" or a `Progress` (the fine-tuning's epochs).
         strategy, devices, logical_cpus: how pruning and QAT fine-tuning are distributed (distribution.py);
             in a multi-worker job only the chief converts, scores and writes.
         **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative).
@@ -162,6 +163,7 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
     """
     settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
     distribution = make_distribution(strategy, devices, logical_cpus)  # before TensorFlow's runtime starts
+    progress = Progress.of(progress)
     job = _Job(RunDir(Path(run)), settings, force, progress, distribution, allow_incomplete)
     lock = run_lock(job.run_dir.root, "quantize") if distribution.is_chief else contextlib.nullcontext()
     with lock:
@@ -170,13 +172,12 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         try:
             return job.run("ptq-int8")
         except BudgetExceededError as exc:
-            if progress != "none":
-                print(f"auto: {exc}; trying qat", flush=True)
+            progress.line(f"auto: {exc}; trying qat")
             return job.run("qat")
 
 
 class _Job:
-    def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: str,
+    def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: Progress,
                  distribution: Distribution, allow_incomplete: bool = False):
         record = run_dir.read_finished_run(allow_incomplete)
         self.distribution = distribution
@@ -307,10 +308,12 @@ class _Job:
         keras.utils.set_random_seed(s.seed)
         train_ds, val_ds = fit_datasets(self.x_train, self.y_train, self.x_val, self.y_val, self.data.num_classes, s,
                                         self.distribution)
+        shown = epoch_progress(self.progress, epochs, self._steps_per_epoch())
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
-        verbose = {"auto": 2, "bar": 1, "lines": 2, "none": 0}[self.progress]
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                  verbose=verbose)
+        try:
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [shown], verbose=0)
+        finally:
+            shown.close()
         return model
 
     def _steps_per_epoch(self) -> int:

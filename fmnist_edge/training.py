@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +28,14 @@ from . import _tf, report
 from .data import Dataset, load_dataset, split_train_val
 from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
-from .fitting import Distillation, compile_classifier, fit_datasets, make_optimizer, precision_policy
+from .fitting import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model, load_trained_run
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
 from .machine import provenance, utc_now
+from .progress import Progress
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
                      write_json)
 from .settings import TrainSettings, resolve_settings
-
-PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def train(
     resume: bool = False,
     finish: bool = False,
     force: bool = False,
-    progress: str = "auto",
+    progress: "str | Progress" = "auto",
     strategy: str = "auto",
     devices: list[str] | None = None,
     logical_cpus: int | None = None,
@@ -97,7 +95,8 @@ def train(
         resume: continue the interrupted run in `out` with its saved settings.
         finish: with `resume`, end the run at its last complete epoch instead: its best model so far is
             scored on the test set and the run is marked complete (run.json's "ended_early" says when).
-        progress: "auto" (a bar on a terminal, a line per epoch otherwise), "bar", "lines", "none".
+        progress: "auto" (a bar within each epoch on a terminal, a line per epoch otherwise), "bar",
+            "lines", "none", or a `Progress`.
         strategy, devices, logical_cpus, scale_lr: how to distribute (see distribution.py); the batch
             size stays the global one. Not settings of the run: a resumed run may use other devices.
         **overrides: any `TrainSettings` field (epochs=3, lr=3e-4, augment="strong", ...).
@@ -106,8 +105,7 @@ def train(
         >>> run = train("vgg198k", epochs=30, mixed_precision=True, out="runs/vgg")
         >>> print(run.summary())   # "vgg198k: test accuracy 93.15% (best val 94.28% at epoch 24), ..."
     """
-    if progress not in PROGRESS_MODES:
-        raise ValueError(f"progress must be one of {PROGRESS_MODES}")
+    progress = Progress.of(progress)
     overrides = {k: (None if v == () else v) for k, v in overrides.items()}  # an empty --teacher list: not given
     # First, before anything starts TensorFlow's runtime: a logical CPU split must precede it.
     distribution = make_distribution(strategy, devices, logical_cpus)
@@ -193,15 +191,14 @@ STEPS_PER_EXECUTION = 16
 
 
 class _Trainer:
-    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: str,
+    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: Progress,
                  distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None,
                  initial_weights: list | None = None):
         self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
         self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation
         self.initial_weights = initial_weights  # --init: a finished run's weights (a resume's checkpoint overrides them)
-        self.progress = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
-        if not distribution.is_chief:
-            self.progress = "none"  # one voice per job: the chief's
+        # one voice per job: the chief's
+        self.progress = Progress.of(progress) if distribution.is_chief else Progress("none")
 
     def run(self) -> Run:
         s, keras = self.settings, _tf.keras()
@@ -228,11 +225,13 @@ class _Trainer:
                 optimizer.exclude_from_weight_decay(var_list=[v for v in net.trainable_variables if len(v.shape) <= 1])
             compile_classifier(net, optimizer, s.label_smoothing, self.distillation, STEPS_PER_EXECUTION)
             recorder = _RunRecorder(self, len(x_train), has_validation=val_ds is not None)
+            shown = epoch_progress(self.progress, s.epochs, steps_per_epoch, describe=recorder.describe)
             callbacks = [
                 # The recorder writes history and the best model before the checkpoint is taken:
                 # a kill between the two only repeats that epoch on resume.
                 recorder,
                 keras.callbacks.BackupAndRestore(str(self.run_dir.checkpoints), delete_checkpoint=False),
+                shown,  # after the recorder: its line reports the epoch the recorder has just kept
             ]
             if s.early_stopping and val_ds is not None:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
@@ -241,9 +240,9 @@ class _Trainer:
             self.record["status"] = "running"
             self._save_record()
             try:
-                net.fit(train_ds, validation_data=val_ds, epochs=s.epochs, callbacks=callbacks,
-                        verbose=1 if self.progress == "bar" else 0)
+                net.fit(train_ds, validation_data=val_ds, epochs=s.epochs, callbacks=callbacks, verbose=0)
             except KeyboardInterrupt:
+                shown.close()
                 recorder.account_time()
                 self.record["status"] = "interrupted"
                 self._save_record()
@@ -395,14 +394,19 @@ class _RunRecorder(_tf.keras().callbacks.Callback):
         record["train_images_per_s"] = round(float(np.mean([r["train_images_per_s"] for r in history])), 1)
         self.account_time()
         trainer._save_record()
-        if trainer.progress != "none":
-            remaining = trainer.settings.epochs - (epoch + 1)
-            eta = _duration(remaining * np.mean([r["seconds"] for r in history[-3:]]))
-            best = record.get("best") or {}
-            scores = "  ".join(f"{k} {row[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in row)
-            print(f"epoch {epoch + 1}/{trainer.settings.epochs}  {scores}  ({row['seconds']:.0f}s, "
-                  f"{row['train_images_per_s']:.0f} img/s)  best {best.get('val_accuracy', float('nan')):.4f} "
-                  f"at epoch {best.get('epoch')}  ETA {eta}", flush=True)
+
+    def describe(self, epoch: int, logs: dict) -> str:
+        """The epoch's line: its scores, speed, the best epoch so far and the time left."""
+        trainer, record = self.trainer, self.trainer.record
+        history = trainer.record_history()
+        row = history[-1]
+        remaining = trainer.settings.epochs - (epoch + 1)
+        eta = _duration(remaining * np.mean([r["seconds"] for r in history[-3:]]))
+        best = record.get("best") or {}
+        scores = "  ".join(f"{k} {row[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in row)
+        return (f"epoch {epoch + 1}/{trainer.settings.epochs}  {scores}  ({row['seconds']:.0f}s, "
+                f"{row['train_images_per_s']:.0f} img/s)  best {best.get('val_accuracy', float('nan')):.4f} "
+                f"at epoch {best.get('epoch')}  ETA {eta}")
 
 
 def _optimizer(s: TrainSettings, steps_per_epoch: int, lr_scale: float = 1):

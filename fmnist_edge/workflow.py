@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .benchmarking import BenchResult, bench
 from .benchmarking.bench import BASELINE_MODEL, DEFAULT_RUNS
+from .progress import Progress
 
 PIPELINE_BENCH_RUNS = DEFAULT_RUNS // 2  # the main job's bench is a first look; `bench` itself times 200 runs
 
@@ -31,25 +32,26 @@ class PipelineResult:
 def pipeline(model: str | None, out: str | Path, *, force: bool = False, method: str = "qat",
              quantize_epochs: int | None = None, max_drop: float | None = None, formats: str | list[str] = "all",
              baseline: str | Path = BASELINE_MODEL, runs: int = PIPELINE_BENCH_RUNS, threads: tuple[int, ...] = (1,),
-             say: Callable[[str], None] = print, progress: str = "auto", **train_options: Any) -> PipelineResult:
+             progress: "str | Progress" = "auto", **train_options: Any) -> PipelineResult:
     """Train `model` into `out`, quantize it with `method`, export `formats` and bench the run.
 
+    progress: "auto", "bar", "lines", "none" or a `Progress`: every step's, through one.
     train_options are `train`'s (epochs, lr, mixed_precision, limit, ...).
     """
     from .exporting import export
     from .optimization import quantize
     from .training import train
 
-    say("[1/4] train")
+    progress = Progress.of(progress)
+    progress.line("[1/4] train")
     run = train(model, out, force=force, progress=progress, **train_options)
-    say(run.summary())
-    say(f"[2/4] quantize ({method})")
+    progress.line(run.summary())
+    progress.line(f"[2/4] quantize ({method})")
     optimized = quantize(run.path, method, force=True, progress=progress, epochs=quantize_epochs, max_drop=max_drop)
-    say(optimized.summary())
-    say("[3/4] export")
-    exported = export(run.path, formats, force=True)
-    say(exported.summary())
-    say("[4/4] bench")
-    result = bench([run.path], baseline=baseline, runs=runs, threads=threads, plot=True,
-                   progress=lambda label, total: say(f"  measuring {label}"))
+    progress.line(optimized.summary())
+    progress.line("[3/4] export")
+    exported = export(run.path, formats, force=True, progress=progress)
+    progress.line(exported.summary())
+    progress.line("[4/4] bench")
+    result = bench([run.path], baseline=baseline, runs=runs, threads=threads, plot=True, progress=progress)
     return PipelineResult(run, optimized, exported, result)

@@ -33,11 +33,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import FmnistEdgeError, RunDirError
 from ..inspection import tflite_macs
 from ..machine import cpu_model, package_version
+from ..progress import Progress
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from ..settings import TrainSettings
 
@@ -96,7 +97,7 @@ class BenchResult:
 def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, runs: int = DEFAULT_RUNS,
           warmup: int = DEFAULT_WARMUP, threads: tuple[int, ...] = (1,), batch: int = DEFAULT_BATCH,
           out: str | Path | None = None, plot: bool = False, zoo: bool = False,
-          progress: Callable[[str, int], None] | None = None) -> BenchResult:
+          progress: "str | Progress" = "none") -> BenchResult:
     """Measure every artifact of `targets` (run directories or model files) and the baseline.
 
     Args:
@@ -108,7 +109,8 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
         out: folder for bench.json and plots/ (default: the first run directory given).
         plot: write accuracy-vs-size and accuracy-vs-latency PNGs.
         zoo: add every model of the package's zoo (each on the dataset its manifest names).
-        progress: called before each measurement with a short label and the number of measurements.
+        progress: "auto", "bar", "lines", "none" or a `Progress`: a bar over the measurements (with "lines",
+            a line as each begins).
     """
     if runs < 1 or warmup < 0 or batch < 1 or not threads or min(threads) < 1:
         raise FmnistEdgeError("--runs, --batch and --threads must be at least 1, --warmup at least 0")
@@ -122,7 +124,7 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
         base = baseline_artifact(baseline, (out_dir or Path(scratch)) / "baseline")
         if base is not None:
             artifacts.insert(0, base)
-        rows = _measure_all(artifacts, runs, warmup, threads, batch, progress)
+        rows = _measure_all(artifacts, runs, warmup, threads, batch, Progress.of(progress))
     _add_ratios(rows)
     notes = _int8_notes(rows)
 
@@ -275,14 +277,14 @@ def measure_artifact(artifact: Artifact, runs: int, warmup: int, threads: int, b
 
 
 def _measure_all(artifacts: list[Artifact], runs: int, warmup: int, threads: tuple[int, ...], batch: int,
-                 progress: Callable[[str, int], None] | None) -> list[dict[str, Any]]:
+                 progress: Progress) -> list[dict[str, Any]]:
     rows = []
-    for n_threads in threads:
-        for artifact in artifacts:
-            if progress:
-                progress(f"{artifact.model} {artifact.format} ({n_threads} thread{'s' if n_threads > 1 else ''})",
-                         len(threads) * len(artifacts))
-            rows.append(_row(artifact, measure_artifact(artifact, runs, warmup, n_threads, batch), n_threads))
+    with progress.task("measuring", len(threads) * len(artifacts), announce=True) as task:
+        for n_threads in threads:
+            for artifact in artifacts:
+                task.start(f"{artifact.model} {artifact.format} ({n_threads} thread{'s' if n_threads > 1 else ''})")
+                rows.append(_row(artifact, measure_artifact(artifact, runs, warmup, n_threads, batch), n_threads))
+                task.advance()
     return rows
 
 

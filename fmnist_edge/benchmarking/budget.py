@@ -40,6 +40,7 @@ else:  # Python 3.10
     import tomli as tomllib
 
 from ..errors import FmnistEdgeError
+from ..progress import Progress
 from ..settings import DATASETS, accuracy_drop
 
 LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
@@ -130,12 +131,18 @@ def _has_type(value: Any, wanted: type) -> bool:
     return isinstance(value, (int, float)) if wanted is float else isinstance(value, wanted)
 
 
-def check(budget: str | Path, *, progress=None) -> list[Verdict]:
-    """Measure every model of the budget file and judge each of its limits."""
+def check(budget: str | Path, *, progress: "str | Progress" = "none") -> list[Verdict]:
+    """Measure every model of the budget file and judge each of its limits.
+
+    progress: "auto", "bar", "lines", "none" or a `Progress`: a bar over the measurements (with "lines",
+    a line as each begins).
+    """
     from .. import runtime
     from ..data import load_dataset
     from .measure import interleaved_latency_ratio
 
+    entries = read_budget(budget)
+    task = Progress.of(progress).open_task("measuring", _measurements(entries), announce=True)
     verdicts = []
     datasets: dict[str, Any] = {}
     accuracy_of: dict[Path, float] = {}
@@ -147,40 +154,57 @@ def check(budget: str | Path, *, progress=None) -> list[Verdict]:
 
     def accuracy(target: Path, dataset: str) -> float:
         if target not in accuracy_of:
-            if progress:
-                progress(f"accuracy of {_short(target)}")
+            task.start(f"accuracy of {_short(target)}")
             accuracy_of[target] = _accuracy(target, data(dataset), runtime)
+            task.advance()
         return accuracy_of[target]
 
-    for entry in read_budget(budget):
-        name, file, dataset = entry["name"], entry["file"], entry.get("dataset", "fashion")
-        if "max_drop" in entry or "min_accuracy" in entry:
-            measured = accuracy(file, dataset)
-        if "min_accuracy" in entry:
-            allowed = entry["min_accuracy"]
-            verdicts.append(Verdict(name, "min_accuracy", measured, allowed, measured >= allowed,
-                                    f"accuracy {100 * measured:.2f}% (min {100 * allowed:.2f}%)"))
-        if "max_drop" in entry:
-            source = accuracy(entry["source"], dataset)
-            allowed = entry["max_drop"]
-            drop, within = accuracy_drop(source, measured, allowed)
-            verdicts.append(Verdict(name, "max_drop", drop, allowed, within,
-                                    f"drop {drop:+.2f} points against {100 * source:.2f}% (max {allowed:.2f})"))
-        if "max_size_bytes" in entry:
-            size, allowed = file.stat().st_size, entry["max_size_bytes"]
-            verdicts.append(Verdict(name, "max_size_bytes", size, allowed, size <= allowed,
-                                    f"size {size:,} B (max {allowed:,} B)"))
-        if "max_latency_ratio" in entry:
-            if progress:
-                progress(f"latency of {_short(file)} and {_short(entry['reference'])}")
-            # The dataset sets the input the latency is timed on (28x28 garments, 64x128 closet canvases).
-            timed = interleaved_latency_ratio(file, entry["reference"], data(dataset).x_test[:1, ..., None],
-                                              rounds=LATENCY_ROUNDS, calls=LATENCY_CALLS)
-            ratio, allowed = timed["ratio"], entry["max_latency_ratio"]
-            verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed,
-                                    f"latency {ratio:.3f}x {entry['reference'].name}'s (median of "
-                                    f"{timed['rounds']} alternating rounds, p10-p90 {timed['ratio_p10']:.3f}-"
-                                    f"{timed['ratio_p90']:.3f}; max {allowed:g}x)"))
+    try:
+        for entry in entries:
+            verdicts += _judge(entry, accuracy, data, task, interleaved_latency_ratio)
+    finally:
+        task.close()
+    return verdicts
+
+
+def _measurements(entries: list[dict[str, Any]]) -> int:
+    """How many measurements `check` makes: each file's accuracy once, each latency ratio."""
+    scored = {e["file"] for e in entries if "max_drop" in e or "min_accuracy" in e}
+    scored |= {e["source"] for e in entries if "max_drop" in e}
+    return len(scored) + sum("max_latency_ratio" in e for e in entries)
+
+
+def _judge(entry: dict[str, Any], accuracy, data, task, interleaved_latency_ratio) -> list[Verdict]:
+    """The verdicts of one budget entry."""
+    verdicts = []
+    name, file, dataset = entry["name"], entry["file"], entry.get("dataset", "fashion")
+    if "max_drop" in entry or "min_accuracy" in entry:
+        measured = accuracy(file, dataset)
+    if "min_accuracy" in entry:
+        allowed = entry["min_accuracy"]
+        verdicts.append(Verdict(name, "min_accuracy", measured, allowed, measured >= allowed,
+                                f"accuracy {100 * measured:.2f}% (min {100 * allowed:.2f}%)"))
+    if "max_drop" in entry:
+        source = accuracy(entry["source"], dataset)
+        allowed = entry["max_drop"]
+        drop, within = accuracy_drop(source, measured, allowed)
+        verdicts.append(Verdict(name, "max_drop", drop, allowed, within,
+                                f"drop {drop:+.2f} points against {100 * source:.2f}% (max {allowed:.2f})"))
+    if "max_size_bytes" in entry:
+        size, allowed = file.stat().st_size, entry["max_size_bytes"]
+        verdicts.append(Verdict(name, "max_size_bytes", size, allowed, size <= allowed,
+                                f"size {size:,} B (max {allowed:,} B)"))
+    if "max_latency_ratio" in entry:
+        task.start(f"latency of {_short(file)} and {_short(entry['reference'])}")
+        # The dataset sets the input the latency is timed on (28x28 garments, 64x128 closet canvases).
+        timed = interleaved_latency_ratio(file, entry["reference"], data(dataset).x_test[:1, ..., None],
+                                          rounds=LATENCY_ROUNDS, calls=LATENCY_CALLS)
+        ratio, allowed = timed["ratio"], entry["max_latency_ratio"]
+        verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed,
+                                f"latency {ratio:.3f}x {entry['reference'].name}'s (median of "
+                                f"{timed['rounds']} alternating rounds, p10-p90 {timed['ratio_p10']:.3f}-"
+                                f"{timed['ratio_p90']:.3f}; max {allowed:g}x)"))
+        task.advance()
     return verdicts
 
 

@@ -48,6 +48,7 @@ from ..inspection import tflite_ops
 from ..data.run_data import open_run_data
 from ..errors import FmnistEdgeError, RunDirError, one_line
 from ..keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
+from ..progress import Progress
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
 from ..settings import CALIBRATION_IMAGES, TrainSettings
 from .android import android_assets_dir, copy_assets
@@ -141,7 +142,7 @@ class Exported:
 def export(run: str | Path, formats: list[str] | str = "all", *, source: str | None = None,
            opset: int = DEFAULT_ONNX_OPSET, force: bool = False, android: str | Path | None = None,
            android_anywhere: bool = False, allow_incomplete: bool = False,
-           keep_tensor_names: bool = False) -> Exported:
+           keep_tensor_names: bool = False, progress: "str | Progress" = "none") -> Exported:
     """Export a run's model to `formats` in RUN/export/, checking each file against its source.
 
     Args:
@@ -157,6 +158,7 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
         allow_incomplete: export a run that is still running or was interrupted (its best model so far).
         keep_tensor_names: keep the converter's name for every tensor of a .tflite file (for reading the
             graph in a viewer); by default only the inputs and outputs keep theirs, which saves 3-4 KB a file.
+        progress: "auto", "bar", "lines", "none" or a `Progress`: a bar over the conversions and checks.
 
     Example:
         >>> print(export("runs/q", "all").summary())
@@ -174,10 +176,11 @@ def export(run: str | Path, formats: list[str] | str = "all", *, source: str | N
     # validates the run before anything is written
     sources = _Sources(RunDir(Path(run)), source, allow_incomplete, keep_tensor_names)
     with run_lock(sources.run_dir.root, "export"):
-        return _export(sources, names, opset, force, assets)
+        return _export(sources, names, opset, force, assets, Progress.of(progress))
 
 
-def _export(sources: "_Sources", names: list[str], opset: int, force: bool, assets: Path | None) -> Exported:
+def _export(sources: "_Sources", names: list[str], opset: int, force: bool, assets: Path | None,
+            progress: Progress) -> Exported:
     out = sources.run_dir.export
     existing = [FORMATS[n].file_name for n in names if (out / FORMATS[n].file_name).exists()]
     if existing and not force:
@@ -190,31 +193,36 @@ def _export(sources: "_Sources", names: list[str], opset: int, force: bool, asse
     failures = []
     try:
         write_text(out / "labels.txt", "\n".join(sources.class_names) + "\n")
-        for name in names:
-            fmt = FORMATS[name]
-            final = out / fmt.file_name
-            if fmt.is_folder:  # build beside, then swap in: never a half-written SavedModel
-                staging = out / f".{fmt.file_name}.partial"
-                shutil.rmtree(staging, ignore_errors=True)
-                try:
-                    fmt.make(sources, staging, opset)
-                except BaseException:
+        with progress.task("export", 2 * len(names)) as task:
+            for name in names:
+                fmt = FORMATS[name]
+                final = out / fmt.file_name
+                task.start(f"{name}: converting")
+                if fmt.is_folder:  # build beside, then swap in: never a half-written SavedModel
+                    staging = out / f".{fmt.file_name}.partial"
                     shutil.rmtree(staging, ignore_errors=True)
-                    raise
-                shutil.rmtree(final, ignore_errors=True)
-                staging.rename(final)
-            else:
-                with atomic_path(final) as tmp:
-                    fmt.make(sources, tmp, opset)
-            entry = sources.check(fmt, final)
-            entry["opset"] = opset if name == "onnx" else None
-            if fmt.file_name.endswith(".tflite"):
-                entry["tensor_names"] = "all" if sources.keep_tensor_names else "inputs and outputs only"
-            record["formats"][name] = entry
-            if not entry["check"]["passed"]:
-                failures.append(f"{name}: {entry['check']['summary']}")
-            # model.json after every file, so a later failure (a full disk) never leaves a file it does not list.
-            _record_or_remove(out, record, final)
+                    try:
+                        fmt.make(sources, staging, opset)
+                    except BaseException:
+                        shutil.rmtree(staging, ignore_errors=True)
+                        raise
+                    shutil.rmtree(final, ignore_errors=True)
+                    staging.rename(final)
+                else:
+                    with atomic_path(final) as tmp:
+                        fmt.make(sources, tmp, opset)
+                task.advance()
+                task.start(f"{name}: checking against its source")
+                entry = sources.check(fmt, final)
+                entry["opset"] = opset if name == "onnx" else None
+                if fmt.file_name.endswith(".tflite"):
+                    entry["tensor_names"] = "all" if sources.keep_tensor_names else "inputs and outputs only"
+                record["formats"][name] = entry
+                if not entry["check"]["passed"]:
+                    failures.append(f"{name}: {entry['check']['summary']}")
+                # model.json after every file, so a later failure (a full disk) never leaves a file it does not list.
+                _record_or_remove(out, record, final)
+                task.advance()
     except OSError as exc:
         raise FmnistEdgeError(f"{out}: cannot write the export ({exc.strerror or one_line(exc)}); model.json lists "
                               f"every file left in the folder") from None
