@@ -13,13 +13,13 @@ Prints both figures and writes benchmarks/results/bn_recalibration.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
 
 from fmnist_edge.data import load_dataset
 from fmnist_edge.keras_files import load_float32_model
+from fmnist_edge.machine import record_header
 from fmnist_edge.rundir import RunDir, write_json
 
 RESULTS = Path(__file__).parent / "results" / "bn_recalibration.json"
@@ -62,7 +62,7 @@ def main() -> None:
 
     command = f"python benchmarks/bn_recalibration.py {args.run}" + (f" --out {args.out}" if args.out != RESULTS else "")
     result = {"benchmark": "bn_recalibration", "command": command,
-              "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "run": str(args.run),
+              **record_header(), "run": str(args.run),
               "model": settings["model"], "batchnorm_layers": len(layers), "images": len(x_fit),
               "test_accuracy_as_saved": round(as_saved, 4), "test_accuracy_recalibrated": round(recalibrated, 4)}
     print(f"{args.run}: {settings['model']}, {len(layers)} BatchNorm layers")

@@ -14,9 +14,7 @@ Prints a table and writes benchmarks/results/browser_latency.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import numpy as np
 from fmnist_edge.demo import PAGE_MODEL_FILE, headless_chromium, open_page, serving
 
 DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "shipped" / "vgg-a-photo" / "export"  # the zoo's vgg-a-photo
-from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.machine import record_header
 from fmnist_edge.runtime import TFLiteModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +72,7 @@ def main() -> None:
         "model": str(model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path),
         "size_bytes": model_path.stat().st_size, "rows": rows,
         "browser": f"Chromium {version} headless", "cross_origin_isolated": isolated, "browser_cores": cores,
-        "ai_edge_litert": package_version("ai-edge-litert"), "cpu": cpu_model(), "python": platform.python_version(),
-        "date": dt.date.today().isoformat(), "command": "python benchmarks/browser_latency.py",
+        **record_header(), "command": "python benchmarks/browser_latency.py",
     }
     print(f"{record['model']} ({record['size_bytes']:,} B), single-image latency, {args.runs} runs:")
     for name, row in rows.items():

@@ -15,13 +15,13 @@ Prints a table and writes benchmarks/results/closet_ceiling.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
 
 from fmnist_edge.data import load_dataset
 from fmnist_edge.data.closet import MIN_TOTAL, PRICES
+from fmnist_edge.machine import record_header
 from fmnist_edge.rundir import write_json
 from fmnist_edge.runtime import load_model
 
@@ -65,7 +65,7 @@ def main() -> None:
         "benchmark": "closet_ceiling",
         "command": "python benchmarks/closet_ceiling.py " + " ".join(map(str, args.models))
                    + (f" --data-dir {args.data_dir}" if args.data_dir else ""),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **record_header(),
         "test_canvases": int(len(closet.y_test)),
         "garments": int(len(garments)),
         "models": rows,

@@ -11,7 +11,6 @@ one-file version instead, whose output is the softmax of the members' mean logit
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from fmnist_edge.data import load_dataset
 from fmnist_edge.keras_files import load_run_model
+from fmnist_edge.machine import record_header
 from fmnist_edge.rundir import RunDir
 
 RESULTS = Path(__file__).parent / "results" / "ensemble.json"
@@ -42,7 +42,7 @@ def main() -> None:
                      "test_accuracy": round(float((p.argmax(1) == data.y_test).mean()), 4)})
     mean = np.mean(probabilities, axis=0)
     result = {"benchmark": "ensemble", "command": "python benchmarks/ensemble.py " + " ".join(map(str, args.runs)),
-              "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "runs": rows,
+              **record_header(), "runs": rows,
               "ensemble_test_accuracy": round(float((mean.argmax(1) == data.y_test).mean()), 4)}
     for row in rows:
         print(f"{row['run']:<32} {row['model']:<10} {100 * row['test_accuracy']:.2f}%")

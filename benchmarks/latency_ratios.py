@@ -12,16 +12,14 @@ in budget.toml are set from these spreads (on every CPU seen) with a margin.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import multiprocessing
-import platform
 from pathlib import Path
 
 from fmnist_edge.benchmarking.budget import LATENCY_CALLS, LATENCY_ROUNDS, read_budget
 from fmnist_edge.benchmarking.measure import interleaved_latency_ratio
 from fmnist_edge.data import load_dataset
-from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.machine import record_header
 from fmnist_edge.rundir import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,10 +66,8 @@ def main() -> None:
     command = "python benchmarks/latency_ratios.py" + (f" --repeats {args.repeats}" if args.repeats != 5 else "") + (
         f" --load {args.load}" if args.load else "") + (f" --out {args.out}" if args.out != RESULTS else "")
     write_json(args.out, {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **record_header(),
         "command": command,
-        "machine": {"cpu": cpu_model(), "platform": platform.platform()},
-        "versions": {"ai-edge-litert": package_version("ai-edge-litert")},
         "load_processes": args.load, "repeats": args.repeats, "rounds": LATENCY_ROUNDS, "calls": LATENCY_CALLS,
         "rows": rows,
     })

@@ -21,9 +21,7 @@ Prints a table and writes benchmarks/results/photos.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 import tempfile
 import time
 from collections import defaultdict
@@ -34,7 +32,7 @@ import numpy as np
 from fmnist_edge.data import load_fashion_mnist
 from fmnist_edge.data.photos import render_photos
 from fmnist_edge.errors import DataError
-from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.machine import record_header
 from fmnist_edge.prediction import read_model_inputs
 from fmnist_edge.runtime import load_model
 
@@ -141,9 +139,7 @@ def main() -> None:
     result = {
         "benchmark": "photos",
         "command": "python benchmarks/photos.py " + " ".join(str(m) for m in args.models) + f" --count {args.count}",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model(), "platform": platform.platform()},
-        "versions": {p: package_version(p) for p in ("ai-edge-litert", "pillow", "numpy")},
+        **record_header(),
         "seed": SEED, "test_images": f"0..{args.count - 1}",
         "rows": rows, "preprocessing_1000px_jpeg": timing,
     }

@@ -18,13 +18,12 @@ Prints a Markdown table and writes benchmarks/results/quantize.json and quantize
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 from fmnist_edge.optimization import METHODS, quantize
-from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.machine import record_header
 from fmnist_edge.training import Run
 
 RESULTS = Path(__file__).parent / "results"
@@ -70,9 +69,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "quantize.json").write_text(json.dumps({
         "benchmark": "quantize", "command": command,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model()},
-        "versions": {p: package_version(p) for p in ("tensorflow", "tensorflow-model-optimization", "ai-edge-litert")},
+        **record_header(),
         "rows": rows}, indent=2) + "\n")
     (RESULTS / "quantize.md").write_text(f"Command: `{command}`\n\n{table}\n")
     print(table)

@@ -30,9 +30,7 @@ Prints a table and writes benchmarks/results/train_throughput.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +39,7 @@ import numpy as np
 
 from fmnist_edge import _tf
 from fmnist_edge.data import load_fashion_mnist, split_train_val
-from fmnist_edge.machine import cpu_model, package_version
+from fmnist_edge.machine import record_header
 from fmnist_edge.models import build_model
 from fmnist_edge.fitting import precision_policy
 from fmnist_edge import training
@@ -221,9 +219,7 @@ def _write(out: Path, args, result: dict) -> None:
     options = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
                        for k, v in vars(args).items() if k != "out" and v not in (None, False))
     result = {"benchmark": result.pop("benchmark"), "command": f"python benchmarks/train_throughput.py {options}",
-              "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "machine": {"cpu": cpu_model(), "platform": platform.platform()},
-              "versions": {p: package_version(p) for p in ("tensorflow", "tf-keras")}} | result
+              **record_header()} | result
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")

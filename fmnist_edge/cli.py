@@ -19,7 +19,7 @@ from .distribution import STRATEGIES
 from .benchmarking.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
 from .conversion import DEFAULT_ONNX_OPSET
 from .optimization import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
-from .settings import AUGMENTATIONS, DATASETS, OPTIMIZERS, RECIPES, SCHEDULES, TrainSettings
+from .settings import AUGMENTATIONS, BEST_RECIPES, DATASETS, OPTIMIZERS, PAPER_RECIPES, RECIPES, SCHEDULES, TrainSettings
 from .workflow import PIPELINE_BENCH_RUNS
 
 
@@ -41,38 +41,54 @@ def cli() -> None:
     """Train, quantize, export and benchmark compact Fashion-MNIST classifiers for phones and edge devices."""
 
 
+def _default(field: str, text: str = "") -> str:
+    """An option's help with its default read from TrainSettings, so every default is written once; where
+    a model's recipe (settings.BEST_RECIPES, PAPER_RECIPES) sets its own, the help says so."""
+    value = getattr(TrainSettings, field)
+    shown = ("none" if value is None else "on" if value is True else "off" if value is False
+             else f"{value:g}" if isinstance(value, float) else str(value))
+    by_recipe = any(field in recipe for table in (BEST_RECIPES, PAPER_RECIPES) for recipe in table.values())
+    return f"{text}  [default: {shown}{'; some models have their own' if by_recipe else ''}]".lstrip()
+
+
 # Training options, shared by `train` and `pipeline`, in --help order.
 _TRAIN_OPTIONS = (
-    click.option("--model", default=None, help=f"Zoo model (see `fmnist-edge models`).  [default: {TrainSettings.model}]"),
-    click.option("--dataset", type=click.Choice(DATASETS), default=None, help="fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).  [default: fashion]"),
-    click.option("--recipe", type=click.Choice(RECIPES), default="best", show_default=True,
+    click.option("--model", default=None, help=_default("model", "Zoo model (see `fmnist-edge models`).")),
+    click.option("--dataset", type=click.Choice(DATASETS), default=None,
+                 help=_default("dataset", "fashion (28x28, 10 classes) or closet (64x128 price canvases, 9 classes).")),
+    click.option("--recipe", type=click.Choice(RECIPES), default=TrainSettings.recipe, show_default=True,
                  help="Defaults for the options below: our best set-up, or the model's published one."),
-    click.option("--epochs", type=int, default=None, help="Epochs to train."),
-    click.option("--batch-size", type=int, default=None),
-    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None),
-    click.option("--lr", type=float, default=None, help="Peak learning rate."),
-    click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="Learning-rate schedule; exp is lr * 0.9**epoch."),
+    click.option("--epochs", type=int, default=None, help=_default("epochs", "Epochs to train.")),
+    click.option("--batch-size", type=int, default=None, help=_default("batch_size")),
+    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None,
+                 help=_default("optimizer", "sgdm is SGD with Nesterov momentum 0.9.")),
+    click.option("--lr", type=float, default=None, help=_default("lr", "Peak learning rate.")),
+    click.option("--schedule", type=click.Choice(SCHEDULES), default=None,
+                 help=_default("schedule", "Learning-rate schedule; exp is lr * 0.9**epoch.")),
     click.option("--augment", type=click.Choice(AUGMENTATIONS), default=None,
-                 help="none; basic = shift + flip; strong = basic + random erasing; photo = basic + camera conditions."),
+                 help=_default("augment", "none; basic = shift + flip; strong = basic + random erasing; "
+                                          "photo = basic + camera conditions.")),
     click.option("--photo-share", type=float, default=None,
-                 help=f"With --augment photo: the share of images given camera conditions.  [default: {TrainSettings.photo_share:g}]"),
-    click.option("--label-smoothing", type=float, default=None),
+                 help=_default("photo_share", "With --augment photo: the share of images given camera conditions.")),
+    click.option("--label-smoothing", type=float, default=None, help=_default("label_smoothing")),
     click.option("--weight-decay", type=float, default=None,
-                 help="Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step)."),
+                 help=_default("weight_decay", "Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step).")),
     click.option("--init", type=click.Path(), default=None, metavar="RUN_DIR",
                  help="Start from this complete run's weights (fine-tuning): same model, same data."),
     click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
                  help="Distil from this trained run (repeat for an ensemble: their predictions are averaged)."),
     click.option("--temperature", type=float, default=None,
-                 help=f"Distillation temperature for teachers and model alike.  [default: {TrainSettings.temperature:g}]"),
+                 help=_default("temperature", "Distillation temperature for teachers and model alike.")),
     click.option("--distill-weight", type=float, default=None,
-                 help=f"Share of the loss on the teachers' soft targets; the rest on the labels.  [default: {TrainSettings.distill_weight:g}]"),
+                 help=_default("distill_weight", "Share of the loss on the teachers' soft targets; the rest on the labels.")),
     click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
-                 help="Stop after PATIENCE epochs without a better validation accuracy."),
-    click.option("--val-split", type=float, default=None, help="Fraction of training images held out to pick the best epoch."),
+                 help=_default("early_stopping", "Stop after PATIENCE epochs without a better validation accuracy.")),
+    click.option("--val-split", type=float, default=None,
+                 help=_default("val_split", "Fraction of training images held out to pick the best epoch.")),
     click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs)."),
-    click.option("--seed", type=int, default=None),
-    click.option("--mixed-precision/--no-mixed-precision", default=None, help="bf16 on CPU, fp16 on GPU."),
+    click.option("--seed", type=int, default=None, help=_default("seed")),
+    click.option("--mixed-precision/--no-mixed-precision", default=None,
+                 help=_default("mixed_precision", "bf16 on CPU, fp16 on GPU.")),
     click.option("--data-dir", type=click.Path(), default=None,
                  help="Folder with Fashion-MNIST (IDX .gz, CSV or .npz), or a closet dataset for --dataset closet."),
 )
@@ -234,7 +250,7 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
     from .workflow import pipeline
 
     model = options.pop("model")
-    result = pipeline(model, out or f"runs/{model or 'vgg198k'}", force=force, method=method,
+    result = pipeline(model, out or f"runs/{model or TrainSettings.model}", force=force, method=method,
                       quantize_epochs=quantize_epochs, max_drop=max_drop, baseline=baseline, runs=runs,
                       **options)
     click.echo(result.bench.table())

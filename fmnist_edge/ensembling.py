@@ -25,7 +25,7 @@ from . import report
 from .data import load_dataset
 from .errors import FmnistEdgeError, RunDirError
 from .keras_files import evaluate_model, load_trained_run
-from .machine import provenance, utc_now
+from .machine import record_header, utc_now
 from .models import get_model_info
 from .models.ensemble import ensemble_name, ensemble_of
 from .rundir import atomic_path, prepare_new_run, run_lock, write_json
@@ -88,7 +88,7 @@ def ensemble(runs: Sequence[str | Path], out: str | Path | None = None, *, force
     command = "fmnist-edge ensemble " + " ".join(runs) + f" --out {run_dir.root}"
     record: dict[str, Any] = {
         "settings": settings.to_dict(), "seed": settings.seed, "status": "assembling", "epochs_completed": 0,
-        "started": started, **provenance(), "data": first.data, "history": [],
+        **record_header(devices=True), "started": started, "data": first.data, "history": [],
         "ensemble": {"members": [m.describe() | {"settings": m.settings} for m in members], "command": command},
     }
     with run_lock(run_dir.root, "ensemble"):

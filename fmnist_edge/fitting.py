@@ -180,30 +180,20 @@ def _keras_classes():
 
 
 def epoch_progress(progress: Progress, epochs: int, steps: int, describe=None):
-    """A Keras callback that shows a bar within each epoch and prints one line at its end.
+    """A Keras callback that shows a bar within each epoch (on a terminal) and prints one line at its end.
 
     describe(epoch, logs) -> str makes the line (default: the epoch's losses and accuracies); it runs after
     every callback listed before this one, so it can report what they recorded. Keras calls the batch hooks
     once per `steps_per_execution` steps, with the batch index of the last step, so the bar moves in
-    those strides. Call its `close()` when fit raises (Ctrl-C): Keras ends no callback then.
+    those strides; without a bar the callback has no batch hook at all, so a logged run pays nothing per
+    step. Call its `close()` when fit raises (Ctrl-C): Keras ends no callback then.
     """
     keras = _tf.keras()
 
-    class EpochProgress(keras.callbacks.Callback):
+    class EpochLines(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self._task = None
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._task = progress.open_task(f"epoch {epoch + 1}/{epochs}", steps)
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self._task is not None:
-                self._task.advance_to(batch + 1)
-
-        def on_test_begin(self, logs=None):
-            if self._task is not None:
-                self._task.start("validating")
 
         def on_epoch_end(self, epoch, logs=None):
             self.close()
@@ -217,7 +207,22 @@ def epoch_progress(progress: Progress, epochs: int, steps: int, describe=None):
                 self._task.close()
                 self._task = None
 
-    return EpochProgress()
+    class EpochBar(EpochLines):
+        # The bar reads no logs: Keras need not copy them back from the runtime at every batch hook.
+        _supports_tf_logs = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._task = progress.open_task(f"epoch {epoch + 1}/{epochs}", steps)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._task is not None:
+                self._task.advance_to(batch + 1)
+
+        def on_test_begin(self, logs=None):
+            if self._task is not None:
+                self._task.start("validating")
+
+    return EpochBar() if progress.mode == "bar" else EpochLines()
 
 
 def _epoch_line(epoch: int, epochs: int, logs: dict) -> str:

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
 from typing import Any
 
-_VERSIONED_PACKAGES = ("fmnist-edge", "tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy")
+# Every distribution a figure can depend on; the header lists the installed ones (a deploy-only install
+# has no TensorFlow, a training install may have no LiteRT).
+_VERSIONED_PACKAGES = ("fmnist-edge", "tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert",
+                       "tflite-runtime", "onnxruntime", "tf2onnx", "onnx", "numpy", "pillow")
 
 
 def cpu_model() -> str:
@@ -29,16 +33,25 @@ def package_version(package: str) -> str | None:
         return None
 
 
-def provenance() -> dict[str, Any]:
-    """What a run records about where it was made: library versions, the git commit, devices, machine."""
-    from . import _tf
+def record_header(*, devices: bool = False) -> dict[str, Any]:
+    """What every record we write begins with: when, on which machine, with which versions, from which commit.
 
-    return {
-        "versions": {name: package_version(name) for name in _VERSIONED_PACKAGES} | {"python": platform.python_version()},
+    Run directories (run.json), bench.json and every benchmark script's JSON use this one header, so a
+    figure's CPU is always at ["machine"]["cpu"]. devices=True adds the devices TensorFlow sees (for
+    training records; it imports TensorFlow).
+    """
+    header = {
+        "date": utc_now(),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "versions": {name: version for name in _VERSIONED_PACKAGES if (version := package_version(name))}
+        | {"python": platform.python_version()},
         "git": git_state(),
-        "devices": [d.name for d in _tf.tf().config.list_physical_devices()],
-        "machine": {"platform": platform.platform(), "processor": cpu_model()},
     }
+    if devices:
+        from . import _tf
+
+        header["devices"] = [d.name for d in _tf.tf().config.list_physical_devices()]
+    return header
 
 
 def git_state() -> dict[str, Any] | None:

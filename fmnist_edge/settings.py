@@ -134,7 +134,7 @@ BEST_RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_settings(model: str = TrainSettings.model, recipe: str = "best", **overrides: Any) -> TrainSettings:
+def resolve_settings(model: str = TrainSettings.model, recipe: str = TrainSettings.recipe, **overrides: Any) -> TrainSettings:
     """Settings for `model` from `recipe`, with explicit overrides (None means "not given").
 
     Example:

@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 
 from . import _tf, report
-from .data import Dataset, load_dataset, split_train_val
+from .data import Dataset
+from .data.run_data import RunData, open_run_data
 from .distribution import Distribution, make_distribution
 from .models import build_model, get_model_info
 from .fitting import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
 from .keras_files import evaluate_model, load_trained_run
 from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
-from .machine import provenance, utc_now
+from .machine import record_header, utc_now
 from .progress import Progress
 from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
                      write_json)
@@ -75,7 +76,7 @@ def train(
     model: str | None = None,
     out: str | Path | None = None,
     *,
-    recipe: str = "best",
+    recipe: str = TrainSettings.recipe,
     resume: bool = False,
     finish: bool = False,
     force: bool = False,
@@ -125,12 +126,13 @@ def train(
             raise RunDirError(f"{run_dir.root}: run already complete ({record['epochs_completed']} epochs); nothing to resume")
         if record.get("status") == "diverged":
             raise RunDirError(f"{run_dir.root}: run diverged (NaN loss); its last checkpoint is unusable: train again with a lower --lr")
-        data = _load_data(settings)
+        view = open_run_data(settings)
     else:
         settings = resolve_settings(model or TrainSettings.model, recipe, **overrides)
         get_model_info(settings.model)  # an unknown name, like bad data, fails before any directory exists
-        data = _load_data(settings)
+        view = open_run_data(settings)
         record = _new_record(settings)
+    data = view.data
     distillation, initial_weights = None, None
     if not finish:  # ending a run trains nothing: its teachers, start weights and devices stay as recorded
         # Teachers are checked before a new run's directory exists; a resumed run insists on the very same files.
@@ -149,7 +151,7 @@ def train(
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
     with lock:
-        trainer = _Trainer(settings, run_dir, record, data, progress, distribution, scale_lr, distillation,
+        trainer = _Trainer(settings, run_dir, record, view, progress, distribution, scale_lr, distillation,
                            initial_weights)
         return trainer.end_early() if finish else trainer.run()
 
@@ -178,11 +180,6 @@ def _initial_weights(settings: TrainSettings, data: Dataset, recorded: dict | No
     return start.model.get_weights(), start.describe()
 
 
-def _load_data(settings: TrainSettings) -> Dataset:
-    data = load_dataset(settings.dataset, settings.data_dir)
-    return data.limit(settings.limit) if settings.limit else data
-
-
 # Training steps per call of the compiled training function. Keras pays its per-step Python work
 # (callback hooks, reading the logs back from the runtime) once per call, so no callback here works per
 # batch either: a NaN loss is caught at the end of its epoch. vgg-a, bf16, 5 rounds against a plain
@@ -191,10 +188,12 @@ STEPS_PER_EXECUTION = 16
 
 
 class _Trainer:
-    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, data: Dataset, progress: Progress,
+    def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, view: RunData, progress: Progress,
                  distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None,
                  initial_weights: list | None = None):
-        self.settings, self.run_dir, self.record, self.data = settings, run_dir, record, data
+        # the run's data as every stage opens it: its --limit, its split (data/run_data.py)
+        self.settings, self.run_dir, self.record, self.view = settings, run_dir, record, view
+        self.data = view.data if view is not None else None
         self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation
         self.initial_weights = initial_weights  # --init: a finished run's weights (a resume's checkpoint overrides them)
         # one voice per job: the chief's
@@ -202,7 +201,7 @@ class _Trainer:
 
     def run(self) -> Run:
         s, keras = self.settings, _tf.keras()
-        x_train, y_train, x_val, y_val = split_train_val(self.data.x_train, self.data.y_train, s.val_split, s.seed)
+        x_train, y_train, x_val, y_val = self.view.x_train, self.view.y_train, self.view.x_val, self.view.y_val
         self.record["data"] = {
             "dataset": s.dataset, "source": self.data.source, "image_shape": list(self.data.image_shape),
             "classes": list(self.data.class_names), "train": len(x_train), "val": len(x_val), "test": len(self.data.x_test),
@@ -433,8 +432,8 @@ def _new_record(settings: TrainSettings) -> dict[str, Any]:
         "seed": settings.seed,
         "status": "created",
         "epochs_completed": 0,
+        **record_header(devices=True),
         "started": utc_now(),
-        **provenance(),
         "wall_time_s": 0.0,
     }
 

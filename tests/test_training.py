@@ -260,7 +260,7 @@ def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
     from fmnist_edge.training import _RunRecorder, _Trainer
 
     settings = resolve_settings("mlp", epochs=3)
-    trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, data=None, progress="none",
+    trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, view=None, progress="none",
                        distribution=make_distribution("one"))
     net = build_model("mlp")
     net.compile(optimizer=_tf.keras().optimizers.Adam(1e-3), loss="categorical_crossentropy")

@@ -23,11 +23,8 @@ is the result.
 """
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,7 +34,7 @@ from typing import Any
 
 from ..errors import FmnistEdgeError, RunDirError
 from ..inspection import tflite_macs
-from ..machine import cpu_model, package_version
+from ..machine import record_header
 from ..progress import Progress
 from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json
 from ..settings import TrainSettings
@@ -55,7 +52,6 @@ MODEL_SUFFIXES = (".tflite", ".onnx", ".keras")
 TIMING_METHOD = ("single-image calls (set input, invoke, read output) timed one by one with time.perf_counter_ns "
                  "after {warmup} warm-up calls, {runs} timed runs; the first call timed apart; throughput at "
                  "batch {batch}; each model in a process of its own")
-_VERSIONED = ("fmnist-edge", "ai-edge-litert", "tflite-runtime", "onnxruntime", "tensorflow", "numpy")
 
 
 @dataclass
@@ -130,10 +126,8 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
 
     record = {
         "benchmark": "bench",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **record_header(),
         "command": "fmnist-edge bench " + " ".join([*map(str, targets), *(["--zoo"] if zoo else [])]),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
-        "versions": {name: package_version(name) for name in _VERSIONED} | {"python": platform.python_version()},
         "method": TIMING_METHOD.format(warmup=warmup, runs=runs, batch=batch),
         "clock": "time.perf_counter_ns",
         "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "batch": batch,

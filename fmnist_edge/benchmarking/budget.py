@@ -41,7 +41,7 @@ else:  # Python 3.10
 
 from ..errors import FmnistEdgeError
 from ..progress import Progress
-from ..settings import DATASETS, accuracy_drop
+from ..settings import DATASETS, TrainSettings, accuracy_drop
 
 LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
 KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, **LIMITS}
@@ -101,7 +101,7 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
                                   f"got {entry[key]!r}")
         if "min_accuracy" in entry and entry["min_accuracy"] > 1:
             raise BudgetError(f"{where}: min_accuracy is a fraction (0.93 for 93%), got {entry['min_accuracy']!r}")
-        if entry.get("dataset", "fashion") not in DATASETS:
+        if entry.get("dataset", TrainSettings.dataset) not in DATASETS:
             raise BudgetError(f"{where}: dataset must be one of {', '.join(DATASETS)}, got {entry['dataset']!r}")
         if "file" not in entry:
             raise BudgetError(f"{where}: needs a file")
@@ -177,7 +177,7 @@ def _measurements(entries: list[dict[str, Any]]) -> int:
 def _judge(entry: dict[str, Any], accuracy, data, task, interleaved_latency_ratio) -> list[Verdict]:
     """The verdicts of one budget entry."""
     verdicts = []
-    name, file, dataset = entry["name"], entry["file"], entry.get("dataset", "fashion")
+    name, file, dataset = entry["name"], entry["file"], entry.get("dataset", TrainSettings.dataset)
     if "max_drop" in entry or "min_accuracy" in entry:
         measured = accuracy(file, dataset)
     if "min_accuracy" in entry:
