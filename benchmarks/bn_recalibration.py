@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.data import load_dataset
-from fmnist_edge.keras_files import load_float32_model
-from fmnist_edge.machine import record_header
-from fmnist_edge.rundir import RunDir, write_json
+from fmnist_edge.artifacts.keras_files import load_float32_model
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.artifacts.rundir import RunDir
+from fmnist_edge.files import write_json
 
 RESULTS = Path(__file__).parent / "results" / "bn_recalibration.json"
 

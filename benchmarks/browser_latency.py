@@ -23,8 +23,8 @@ import numpy as np
 from fmnist_edge.demo import PAGE_MODEL_FILE, headless_chromium, open_page, serving
 
 DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "shipped" / "vgg-a-photo" / "export"  # the zoo's vgg-a-photo
-from fmnist_edge.machine import record_header
-from fmnist_edge.runtime import TFLiteModel
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.formats.runtime import TFLiteModel
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "browser_latency.json"

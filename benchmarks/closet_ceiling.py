@@ -21,9 +21,9 @@ import numpy as np
 
 from fmnist_edge.data import load_dataset
 from fmnist_edge.data.closet import MIN_TOTAL, PRICES
-from fmnist_edge.machine import record_header
-from fmnist_edge.rundir import write_json
-from fmnist_edge.runtime import load_model
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.files import write_json
+from fmnist_edge.formats.runtime import load_model
 
 RESULTS = Path(__file__).parent / "results" / "closet_ceiling.json"
 

@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from fmnist_edge.benchmarking import bench
+from fmnist_edge.stages.benchmark import bench
 
 RESULTS = Path(__file__).parent / "results"
 

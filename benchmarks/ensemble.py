@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.data import load_dataset
-from fmnist_edge.keras_files import load_run_model
-from fmnist_edge.machine import record_header
-from fmnist_edge.rundir import RunDir
+from fmnist_edge.artifacts.keras_files import load_run_model
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.artifacts.rundir import RunDir
 
 RESULTS = Path(__file__).parent / "results" / "ensemble.json"
 

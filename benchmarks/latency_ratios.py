@@ -16,11 +16,11 @@ import json
 import multiprocessing
 from pathlib import Path
 
-from fmnist_edge.benchmarking.budget import LATENCY_CALLS, LATENCY_ROUNDS, read_budget
-from fmnist_edge.benchmarking.measure import interleaved_latency_ratio
+from fmnist_edge.stages.benchmark.budget import LATENCY_CALLS, LATENCY_ROUNDS, read_budget
+from fmnist_edge.stages.benchmark.measure import interleaved_latency_ratio
 from fmnist_edge.data import load_dataset
-from fmnist_edge.machine import record_header
-from fmnist_edge.rundir import write_json
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.files import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "latency_ratios.json"

@@ -1,6 +1,6 @@
 """The photo benchmark: deployed models on camera-like pictures of official *test* garments.
 
-Renders a deterministic set of pictures (fmnist_edge.data.photos: sizes 200-1,200 px and
+Renders a deterministic set of pictures (fmnist_edge.photo.render: sizes 200-1,200 px and
 several aspect ratios, coloured garments on tinted light and dark walls, lighting gradients,
 texture, soft shadows, sensor noise, off-centre placement, the garment covering 30-90% of the
 short side, rotation up to 10 degrees, blur, JPEG quality 60-90), saves each as JPEG, and
@@ -13,6 +13,17 @@ reported here are never used for tuning.
 
     python benchmarks/photos.py                                # every shipped int8 model, 1,000 pictures
     python benchmarks/photos.py runs/x/export/model_int8.tflite --count 300
+    python benchmarks/photos.py --tuning                       # the tuning set (never reported)
+
+Careless pictures: a row per condition of fmnist_edge.photo.render.CARELESS (a crooked phone, a
+vignette with a flash hot spot, a printed garment, a slanted shot, a strong background texture, a
+second small object at the edge, the garment running off an edge, a small low-quality messenger
+copy), each --careless-count pictures (default 200) of the second half of the official test set
+(images 5,000 on), each garment on top of the same base rendering.
+
+The tuning set (--tuning) renders the same kinds of pictures from validation garments (the 6,000
+training images every run holds out, seed 0 split) with another seed, and writes photos_tuning.json:
+tune the conversion and the augmentation on it, never on the pictures reported.
 
 Also times the preprocessing (decode + conversion) of 1,000 x 1,000 JPEGs on one core, and
 scores the same files with the resize-only conversion predict used before (for comparison).
@@ -29,23 +40,26 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.data import load_fashion_mnist
-from fmnist_edge.data.photos import render_photos
+from fmnist_edge.data import load_fashion_mnist, split_train_val
+from fmnist_edge.photo.render import CARELESS, render_photos
 from fmnist_edge.errors import DataError
-from fmnist_edge.machine import record_header
-from fmnist_edge.prediction import read_model_inputs
-from fmnist_edge.runtime import load_model
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.photo.decode import read_model_inputs
+from fmnist_edge.formats.runtime import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "photos.json"
-SEED = 2026  # the reported pictures; tuning used seed 99 on validation garments
+TUNING_RESULTS = ROOT / "benchmarks" / "results" / "photos_tuning.json"
+SEED = 2026  # the reported pictures; tuning uses seed 99 on validation garments
+TUNING_SEED = 99
 CONDITIONS = ("polarity", "size", "background", "blur")
+CARELESS_START = 5000  # careless pictures come from the second half of the official test set
 
 
-def render(garments: np.ndarray, folder: Path, seed: int) -> list[dict]:
+def render(garments: np.ndarray, folder: Path, seed: int, start: int = 0, careless: str | None = None) -> list[dict]:
     pictures = []
-    for photo in render_photos(garments, seed=seed):
-        path = folder / f"{photo.index:05d}.jpg"
+    for photo in render_photos(garments, seed=seed, start=start, careless=careless):
+        path = folder / f"{careless or 'base'}_{photo.index:05d}.jpg"
         path.write_bytes(photo.jpeg_bytes())
         pictures.append({"path": path, **photo.conditions})
     return pictures
@@ -119,33 +133,55 @@ def main() -> None:
     parser.add_argument("models", nargs="*", type=Path,
                         help="deployed models (default: every shipped/*/export/model_int8.tflite)")
     parser.add_argument("--count", type=int, default=1000, help="pictures, from the first official test images")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--careless-count", type=int, default=200, help="pictures per careless condition")
+    parser.add_argument("--tuning", action="store_true",
+                        help="render from validation garments with the tuning seed; write photos_tuning.json")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     models = args.models or sorted(ROOT.glob("shipped/*/export/model_int8.tflite"))
     data = load_fashion_mnist()
-    garments, labels = data.x_test[:args.count], data.y_test[:args.count]
+    if args.tuning:  # validation garments: the held-out part of the training set, as every run splits it
+        _, _, x_val, y_val = split_train_val(data.x_train, data.y_train, 0.1, 0)
+        pool_x, pool_y, seed, careless_start = x_val, y_val, TUNING_SEED, len(x_val) // 2
+    else:
+        pool_x, pool_y, seed, careless_start = data.x_test, data.y_test, SEED, CARELESS_START
+    garments, labels = pool_x[:args.count], pool_y[:args.count]
+    careless_slice = slice(careless_start, careless_start + args.careless_count)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        pictures = render(garments, folder, SEED)
+        pictures = render(garments, folder, seed)
+        careless = {c: render(pool_x[careless_slice], folder, seed, careless_start, c) for c in CARELESS}
         rows = []
         for model in models:
             for conversion in ("photo", "resize-only"):
                 row = score(model.resolve(), pictures, labels, conversion)
+                if conversion == "photo":
+                    row["careless"] = {c: score(model.resolve(), careless[c], pool_y[careless_slice], conversion)
+                                       ["top1_percent"] for c in CARELESS}
+                    row["careless_overall_percent"] = round(float(np.mean(list(row["careless"].values()))), 2)
                 rows.append(row)
+                extra = ("  careless " + " ".join(f"{c} {v:.1f}" for c, v in row["careless"].items())
+                         if "careless" in row else "")
                 print(f"{row['model']:<50} {conversion:<12} {row['top1_percent']:6.2f}%  "
-                      f"(no garment found: {row['no_garment_found']})", flush=True)
+                      f"(no garment found: {row['no_garment_found']}){extra}", flush=True)
         timing = time_preprocessing(garments[:50], folder)
     print(f"decode + conversion of a 1,000 x 1,000 JPEG: median {timing['median_ms']} ms, p90 {timing['p90_ms']} ms")
+    options = [str(m) for m in args.models] + [f"--count {args.count}"] + (
+        [f"--careless-count {args.careless_count}"] if args.careless_count != 200 else []) + (
+        ["--tuning"] if args.tuning else [])
     result = {
-        "benchmark": "photos",
-        "command": "python benchmarks/photos.py " + " ".join(str(m) for m in args.models) + f" --count {args.count}",
+        "benchmark": "photos_tuning" if args.tuning else "photos",
+        "command": "python benchmarks/photos.py " + " ".join(options),
         **record_header(),
-        "seed": SEED, "test_images": f"0..{args.count - 1}",
+        "seed": seed,
+        "garments": ("validation images (seed-0 split of the training set) " if args.tuning else "official test images ")
+                    + f"0..{args.count - 1}; careless rows {careless_slice.start}..{careless_slice.stop - 1}",
         "rows": rows, "preprocessing_1000px_jpeg": timing,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out = args.out or (TUNING_RESULTS if args.tuning else RESULTS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ import json
 import sys
 from pathlib import Path
 
-from fmnist_edge.optimization import METHODS, quantize
-from fmnist_edge.machine import record_header
-from fmnist_edge.training import Run
+from fmnist_edge.stages.quantize import METHODS, quantize
+from fmnist_edge.artifacts.provenance import record_header
+from fmnist_edge.stages.train import Run
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {  # method -> (metric, limit, description)

@@ -39,10 +39,10 @@ import numpy as np
 
 from fmnist_edge import _tf
 from fmnist_edge.data import load_fashion_mnist, split_train_val
-from fmnist_edge.machine import record_header
+from fmnist_edge.artifacts.provenance import record_header
 from fmnist_edge.models import build_model
-from fmnist_edge.fitting import precision_policy
-from fmnist_edge import training
+from fmnist_edge.fitting.loop import precision_policy
+from fmnist_edge.stages import train as training
 
 RESULTS = Path(__file__).parent / "results" / "train_throughput.json"
 

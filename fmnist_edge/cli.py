@@ -15,10 +15,10 @@ import click
 from . import __version__
 from .errors import FmnistEdgeError
 from .progress import Progress
-from .distribution import STRATEGIES
-from .benchmarking.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
-from .conversion import DEFAULT_ONNX_OPSET
-from .optimization import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
+from .fitting.distribution import STRATEGIES
+from .stages.benchmark.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
+from .formats.conversion import DEFAULT_ONNX_OPSET
+from .stages.quantize import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
 from .settings import AUGMENTATIONS, BEST_RECIPES, DATASETS, OPTIMIZERS, PAPER_RECIPES, RECIPES, SCHEDULES, TrainSettings
 from .workflow import PIPELINE_BENCH_RUNS
 
@@ -129,7 +129,7 @@ def _train_options(command):
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of progress and a summary.")
 def train(recipe, out, resume, finish, force, as_json, strategy, devices, logical_cpus, scale_lr, **options) -> None:
     """Train a zoo model; write model, checkpoints, history, metrics and plots to a run directory."""
-    from .training import train as train_model
+    from .stages.train import train as train_model
 
     run = train_model(options.pop("model"), out, recipe=recipe, resume=resume, finish=finish, force=force,
                       progress="none" if as_json else "auto", strategy=strategy,
@@ -152,7 +152,7 @@ def train(recipe, out, resume, finish, force, as_json, strategy, devices, logica
 def ensemble_command(runs, out, force, as_json) -> None:
     """Join trained runs of one task into one model (the softmax of their mean logit), as a new run directory
     that quantize, export, bench and check take like a trained one."""
-    from .ensembling import ensemble
+    from .stages.ensemble import ensemble
 
     result = ensemble(runs, out, force=force)
     if as_json:
@@ -189,7 +189,7 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
 
     Exits 3 when the deployed model's accuracy drop exceeds the budget (artifacts are kept, marked failed).
     """
-    from .optimization import quantize as quantize_run
+    from .stages.quantize import quantize as quantize_run
 
     result = quantize_run(run_dir, method, force=force, allow_incomplete=allow_incomplete,
                           progress="none" if as_json else "auto", strategy=strategy,
@@ -223,7 +223,7 @@ def export_command(run_dir, formats, source, opset, force, allow_incomplete, and
 
     Exits 3 when a file does not match its source within tolerance (files are kept, marked in model.json).
     """
-    from .exporting import export
+    from .stages.export import export
 
     result = export(run_dir, list(formats), source=source, opset=opset, force=force,
                     android=android, android_anywhere=android_anywhere, allow_incomplete=allow_incomplete,
@@ -276,7 +276,7 @@ def pipeline_command(out, force, method, quantize_epochs, max_drop, baseline, ru
 def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt, plot, out) -> None:
     """Measure accuracy, size, MACs, latency, throughput and memory of every artifact of TARGETS (run directories
     or .tflite/.onnx files) in its own runtime, against the ResNet-50 baseline."""
-    from .benchmarking import bench
+    from .stages.benchmark import bench
 
     try:
         thread_counts = tuple(int(t) for t in threads.split(","))
@@ -303,7 +303,7 @@ def bench_command(targets, with_zoo, baseline, runs, warmup, threads, batch, fmt
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 def check_command(budget_path, as_json) -> None:
     """Measure the models a budget file lists and judge each limit; exit 1 if any fails (the CI gate)."""
-    from .benchmarking import check
+    from .stages.benchmark import check
 
     verdicts = check(budget_path, progress=Progress("auto", lines=sys.stderr))
     if as_json:
@@ -337,7 +337,7 @@ def predict(paths, zoo_name, invert, top, threads, save_input, as_json) -> None:
     Photos go through the conversion of docs/preprocessing.md: the garment is found, trimmed,
     centred and brought to Fashion-MNIST's look before the model sees it.
     """
-    from .prediction import predict as predict_images
+    from .stages.predict import predict as predict_images
 
     if zoo_name is not None:
         from . import zoo

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .benchmarking import BenchResult, bench
-from .benchmarking.bench import BASELINE_MODEL, DEFAULT_RUNS
+from .stages.benchmark import BenchResult, bench
+from .stages.benchmark.bench import BASELINE_MODEL, DEFAULT_RUNS
 from .progress import Progress
 
 PIPELINE_BENCH_RUNS = DEFAULT_RUNS // 2  # the main job's bench is a first look; `bench` itself times 200 runs
@@ -23,9 +23,9 @@ PIPELINE_BENCH_RUNS = DEFAULT_RUNS // 2  # the main job's bench is a first look;
 
 @dataclass(frozen=True)
 class PipelineResult:
-    run: Any  # training.Run
-    optimized: Any  # optimization.Optimized
-    exported: Any  # exporting.Exported
+    run: Any  # stages.train.Run
+    optimized: Any  # stages.quantize.Optimized
+    exported: Any  # stages.export.Exported
     bench: BenchResult
 
 
@@ -38,9 +38,9 @@ def pipeline(model: str | None, out: str | Path, *, force: bool = False, method:
     progress: "auto", "bar", "lines", "none" or a `Progress`: every step's, through one.
     train_options are `train`'s (epochs, lr, mixed_precision, limit, ...).
     """
-    from .exporting import export
-    from .optimization import quantize
-    from .training import train
+    from .stages.export import export
+    from .stages.quantize import quantize
+    from .stages.train import train
 
     progress = Progress.of(progress)
     progress.line("[1/4] train")

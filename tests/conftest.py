@@ -23,8 +23,8 @@ def exported(tmp_path_factory):
 
     Shared by the export, predict and deploy-install tests; they must not modify its files.
     """
-    from fmnist_edge.exporting import export
-    from fmnist_edge.training import train
+    from fmnist_edge.stages.export import export
+    from fmnist_edge.stages.train import train
 
     out = tmp_path_factory.mktemp("exported") / "run"
     train("mlp", out, epochs=1, limit=3000, progress="none")

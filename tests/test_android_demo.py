@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge import runtime
-from fmnist_edge.exporting.android import android_assets_dir
+from fmnist_edge.formats import runtime
+from fmnist_edge.stages.export.android import android_assets_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "android_demo"

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fmnist_edge import _tf, runtime
-from fmnist_edge.benchmarking import bench
+from fmnist_edge import _tf
+from fmnist_edge.formats import runtime
+from fmnist_edge.stages.benchmark import bench
 from fmnist_edge.cli import cli
-from fmnist_edge.inspection import tflite_macs
+from fmnist_edge.formats.inspection import tflite_macs
 
 pytestmark = pytest.mark.slow
 RUNS = 30
@@ -78,7 +79,7 @@ def test_ratios_are_against_the_baseline_of_the_same_thread_count(benched):
 
 
 def test_accuracy_points_compare_only_rows_on_the_baseline_dataset():
-    from fmnist_edge.benchmarking.bench import _add_ratios
+    from fmnist_edge.stages.benchmark.bench import _add_ratios
 
     def row(dataset, accuracy, size, p50, baseline=False):
         return {"dataset": dataset, "accuracy": accuracy, "size_bytes": size, "latency_ms": {"p50": p50},
@@ -91,7 +92,7 @@ def test_accuracy_points_compare_only_rows_on_the_baseline_dataset():
 
 
 def test_the_plots_draw_only_rows_on_the_baseline_dataset(tmp_path, monkeypatch):
-    from fmnist_edge import report
+    from fmnist_edge.artifacts import plots as report
 
     figures, make_figure = [], report._figure
     monkeypatch.setattr(report, "_figure", lambda **kwargs: figures.append(make_figure(**kwargs)) or figures[-1])
@@ -123,7 +124,7 @@ def test_bench_json_tables_and_plots(benched):
 
 
 def test_the_default_baseline_is_the_shipped_trained_resnet50(tmp_path):
-    from fmnist_edge.benchmarking.bench import TRAINED_BASELINE_RUN, baseline_artifact
+    from fmnist_edge.stages.benchmark.bench import TRAINED_BASELINE_RUN, baseline_artifact
 
     artifact = baseline_artifact("resnet50", tmp_path)
     assert artifact.path == TRAINED_BASELINE_RUN / "export" / "model_fp32.tflite" and artifact.path.is_file()
@@ -227,7 +228,7 @@ reference = "export/model_fp32.tflite"
 
 
 def test_check_times_a_closet_model_on_its_own_input_size(tmp_path):
-    from fmnist_edge.conversion import to_tflite
+    from fmnist_edge.formats.conversion import to_tflite
 
     keras = _tf.keras()
     canvas_model = keras.Sequential([keras.Input((64, 128, 1)), keras.layers.Conv2D(4, 3, strides=4),
@@ -309,7 +310,7 @@ def test_pipeline_runs_every_step_into_one_run_directory(exported, tmp_path):
 
 
 def test_the_latency_ratio_alternates_rounds_of_both_files(exported):
-    from fmnist_edge.benchmarking.measure import interleaved_latency_ratio
+    from fmnist_edge.stages.benchmark.measure import interleaved_latency_ratio
 
     model = exported.path / "model_int8.tflite"
     image = np.zeros((1, 28, 28, 1), np.uint8)

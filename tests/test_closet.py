@@ -6,16 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from fmnist_edge.data import (
-    CANVAS_SHAPE,
-    CLOSET_CLASSES,
-    PRICES,
-    Dataset,
-    load_closet,
-    load_dataset,
-    make_closet,
-    save_closet,
-)
+from fmnist_edge.data import CANVAS_SHAPE, CLOSET_CLASSES, PRICES, Dataset, load_closet, load_dataset, make_closet, save_closet
 from fmnist_edge.errors import DataError
 
 N_TRAIN, N_TEST = 1800, 450

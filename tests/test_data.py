@@ -11,17 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist_edge.data import (
-    DATA_ENV_VAR,
-    FASHION_CLASSES,
-    data_search_path,
-    load_fashion_mnist,
-    read_csv,
-    read_idx,
-    read_npz,
-    split_train_val,
-    validate_split,
-)
+from fmnist_edge.data import DATA_ENV_VAR, FASHION_CLASSES, data_search_path, load_fashion_mnist, read_csv, read_idx, read_npz, split_train_val, validate_split
 from fmnist_edge.data import fashion as fashion_module
 from fmnist_edge.errors import DataError, FmnistEdgeError
 

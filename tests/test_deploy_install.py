@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_edge.prediction import predict
+from fmnist_edge.stages.predict import predict
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def test_predict_in_the_deploy_install_matches_the_full_install(deploy_venv, exp
 
 
 def test_runtime_imports_without_tensorflow_and_training_says_what_to_install(deploy_venv):
-    code = "import sys, fmnist_edge.runtime, fmnist_edge.prediction; print('tensorflow' in sys.modules)"
+    code = "import sys, fmnist_edge.formats.runtime, fmnist_edge.stages.predict; print('tensorflow' in sys.modules)"
     result = subprocess.run([str(deploy_venv / "bin/python"), "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
     result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "train", "--epochs", "1", "--out",

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from fmnist_edge.cli import cli
-from fmnist_edge.fitting import Distillation, _soften, distillation_loss
+from fmnist_edge.fitting.loop import Distillation, _soften, distillation_loss
 
 pytestmark = pytest.mark.slow
 

@@ -74,7 +74,7 @@ def members(tmp_path_factory):
 
 
 def test_ensemble_writes_a_complete_run_that_quantizes_and_exports(members, tmp_path, fashion_mnist):
-    from fmnist_edge.keras_files import load_keras_model
+    from fmnist_edge.artifacts.keras_files import load_keras_model
 
     out = tmp_path / "ens"
     result = CliRunner().invoke(cli, ["ensemble", *map(str, members), "--out", str(out)])

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fmnist_edge import _tf, runtime
+from fmnist_edge import _tf
+from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
-from fmnist_edge.conversion import to_tflite
-from fmnist_edge.inspection import tflite_macs, tflite_ops
+from fmnist_edge.formats.conversion import to_tflite
+from fmnist_edge.formats.inspection import tflite_macs, tflite_ops
 from fmnist_edge.errors import FmnistEdgeError
-from fmnist_edge.exporting import FORMATS
-from fmnist_edge.exporting import formats as formats_module
-from fmnist_edge.exporting.metadata import read_associated_files, read_metadata
+from fmnist_edge.stages.export import FORMATS
+from fmnist_edge.stages.export import formats as formats_module
+from fmnist_edge.formats.metadata import read_associated_files, read_metadata
 
 pytestmark = pytest.mark.slow
 
@@ -230,7 +231,7 @@ def test_macs_count_every_convolution_and_dense_layer(name):
 
 
 def test_a_second_export_updates_model_json_and_keeps_the_other_records(exported, tmp_path):
-    from fmnist_edge.exporting import export
+    from fmnist_edge.stages.export import export
 
     run = tmp_path / "run"
     shutil.copytree(exported.path.parent, run)
@@ -250,11 +251,11 @@ def test_a_second_export_updates_model_json_and_keeps_the_other_records(exported
 def test_export_and_quantize_calibrate_on_the_same_training_images(exported):
     """Post-training int8 in quantize (ptq-int8) and in export (tflite-int8 of a float model) set their ranges
     from one set of images: the first of the run's training split, never validation images."""
-    from fmnist_edge.data.run_data import open_run_data
-    from fmnist_edge.exporting.formats import _Sources
-    from fmnist_edge.optimization import QuantizeSettings, _Job
-    from fmnist_edge.distribution import make_distribution
-    from fmnist_edge.rundir import RunDir
+    from fmnist_edge.artifacts.run_data import open_run_data
+    from fmnist_edge.stages.export.formats import _Sources
+    from fmnist_edge.stages.quantize import QuantizeSettings, _Job
+    from fmnist_edge.fitting.distribution import make_distribution
+    from fmnist_edge.artifacts.rundir import RunDir
 
     run = RunDir(exported.path.parent)
     sources = _Sources(run, None)

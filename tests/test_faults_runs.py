@@ -66,7 +66,7 @@ def test_a_run_the_teacher_option_reads_is_not_offered_allow_incomplete(finished
 
 
 def test_ctrl_c_while_the_best_model_is_scored_leaves_a_run_that_resume_finishes(tmp_path, monkeypatch):
-    from fmnist_edge import training
+    from fmnist_edge.stages import train as training
 
     out = tmp_path / "run"
     real = training.evaluate_model

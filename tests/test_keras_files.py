@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fmnist_edge import _tf
 from fmnist_edge.cli import cli
 from fmnist_edge.errors import RunDirError
-from fmnist_edge.keras_files import load_keras_model
+from fmnist_edge.artifacts.keras_files import load_keras_model
 
 
 def _code_model(marker):

@@ -13,13 +13,7 @@ import pytest
 
 from fmnist_edge import _tf
 from fmnist_edge.data import FASHION_CLASSES
-from fmnist_edge.exporting.metadata import (
-    METADATA_NAME,
-    ImageClassifierMetadata,
-    add_metadata,
-    read_associated_files,
-    read_metadata,
-)
+from fmnist_edge.formats.metadata import METADATA_NAME, ImageClassifierMetadata, add_metadata, read_associated_files, read_metadata
 
 META = ImageClassifierMetadata(
     name="fmnist-tiny",
@@ -331,7 +325,7 @@ def test_reading_needs_no_tensorflow(float_tflite, tmp_path):
     model_path.write_bytes(add_metadata(float_tflite, META))
     code = (
         "import sys; sys.modules['tensorflow'] = None\n"  # any import of tensorflow now fails
-        "from fmnist_edge.exporting.metadata import read_metadata, read_associated_files\n"
+        "from fmnist_edge.formats.metadata import read_metadata, read_associated_files\n"
         f"data = open({str(model_path)!r}, 'rb').read()\n"
         "print(read_metadata(data)['name'], len(read_associated_files(data)['labels.txt'].splitlines()))\n"
     )

@@ -251,8 +251,8 @@ def test_the_aligned_vgg_has_every_width_a_multiple_of_16():
 @pytest.mark.parametrize("name", ["res-s", "edge-s", "vgg-a", "mresnet"])
 def test_the_keras_mac_count_equals_the_exported_files(name):
     """`fmnist-edge models`' MACs (counted on the Keras graph) and bench's (read from the .tflite) agree."""
-    from fmnist_edge.conversion import to_tflite
-    from fmnist_edge.inspection import tflite_macs
+    from fmnist_edge.formats.conversion import to_tflite
+    from fmnist_edge.formats.inspection import tflite_macs
     from fmnist_edge.models.registry import count_macs
 
     model = build_model(name)

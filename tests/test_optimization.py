@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fmnist_edge import runtime
+from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
-from fmnist_edge.conversion import to_tflite
+from fmnist_edge.formats.conversion import to_tflite
 from fmnist_edge.errors import BudgetExceededError
-from fmnist_edge.optimization import METHODS, quantize
+from fmnist_edge.stages.quantize import METHODS, quantize
 
 pytestmark = pytest.mark.slow
 FLOAT_MODEL_SHA = {}  # run directory -> sha256 of its model.keras right after training
@@ -21,7 +21,7 @@ NO_BUDGET = 100.0  # points: behaviour tests, not accuracy tests (the benchmark 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """vgg198k trained for one epoch on 3,000 real images (about 43% test accuracy)."""
-    from fmnist_edge.training import train
+    from fmnist_edge.stages.train import train
 
     out = tmp_path_factory.mktemp("opt") / "run"
     train("vgg198k", out, epochs=1, limit=3000, progress="none")
@@ -79,7 +79,7 @@ def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist
         assert (folder / "model.keras").is_file()
     if method in ("qat", "prune+qat"):
         # The saved QAT model loads back and computes what the .tflite was converted from.
-        from fmnist_edge.keras_files import load_qat_model
+        from fmnist_edge.artifacts.keras_files import load_qat_model
 
         reloaded = load_qat_model(folder / "model.h5")
         images = fashion_mnist.x_test[:200]
@@ -174,7 +174,7 @@ def test_bad_options_exit_2(trained_run, args, message):
 
 
 def test_fine_tuning_epochs_default_per_method_and_are_recorded(variants):
-    from fmnist_edge.optimization import QuantizeSettings
+    from fmnist_edge.stages.quantize import QuantizeSettings
 
     defaults = QuantizeSettings()
     assert [defaults.epochs_for(m) for m in ("qat", "prune", "prune+qat")] == [2, 4, 4]
@@ -224,7 +224,7 @@ def test_unquantizable_model_exits_2(run_copy, monkeypatch):
 
 def test_a_mixed_precision_run_quantizes_in_float32(tmp_path, fashion_mnist):
     """bf16-trained models convert (TFLite has no bf16 kernels) and score like the Keras model."""
-    from fmnist_edge.training import train
+    from fmnist_edge.stages.train import train
 
     run = train("mlp", tmp_path / "bf16", epochs=1, limit=2000, mixed_precision=True, progress="none")
     result = quantize(run.path, "ptq-fp16", max_drop=1.0, progress="none")
@@ -234,7 +234,7 @@ def test_a_mixed_precision_run_quantizes_in_float32(tmp_path, fashion_mnist):
 
 def test_the_default_calibration_size_refuses_only_the_methods_that_calibrate(tmp_path):
     """A run smaller than the default 500 calibration images: QAT (no calibration) goes ahead; PTQ says why not."""
-    from fmnist_edge.training import train
+    from fmnist_edge.stages.train import train
 
     small = tmp_path / "small"
     train("mlp", small, epochs=1, limit=400, progress="none")  # 360 training images after the split

@@ -5,7 +5,7 @@ import pytest
 from fmnist_edge.data.pipeline import MAX_SHIFT_PX, make_dataset, random_erasing
 from fmnist_edge.settings import PHOTO_PROBABILITY
 from fmnist_edge.settings import resolve_settings
-from fmnist_edge.training import _optimizer
+from fmnist_edge.stages.train import _optimizer
 
 
 def _square_images(n=64, size=28):

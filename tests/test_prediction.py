@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from fmnist_edge import runtime
+from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
-from fmnist_edge.prediction import predict, read_model_inputs
+from fmnist_edge.photo.decode import read_model_inputs
+from fmnist_edge.stages.predict import predict
 
 pytestmark = pytest.mark.slow
 MODELS = ["model_int8.tflite", "model_fp32.tflite", "model.onnx"]
@@ -138,7 +139,7 @@ def test_bad_models_and_options_are_refused(exported, pngs, tmp_path):
 
 def test_a_model_without_labels_uses_labels_txt_beside_it_or_class_numbers(exported, pngs, tmp_path):
     from fmnist_edge import _tf
-    from fmnist_edge.conversion import to_tflite
+    from fmnist_edge.formats.conversion import to_tflite
 
     plain = tmp_path / "plain.tflite"  # converted without metadata: no labels inside
     plain.write_bytes(to_tflite(_tf.keras().models.load_model(exported.path.parent / "model.keras"), "fp32"))

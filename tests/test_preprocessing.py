@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from fmnist_edge import preprocessing
+from fmnist_edge.photo import conversion as preprocessing
 from fmnist_edge.cli import cli
-from fmnist_edge.prediction import read_model_inputs
+from fmnist_edge.photo.decode import read_model_inputs
 
 GOLDEN = Path(__file__).parent / "golden" / "preprocess"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
@@ -75,7 +75,7 @@ def test_a_picture_without_a_garment_gets_one_line_and_exit_2(exported, case):
 
 
 def test_jpeg_is_decoded_at_a_reduced_scale_and_converted_like_the_full_picture(fashion_mnist, tmp_path):
-    from fmnist_edge.data.photos import render_photo
+    from fmnist_edge.photo.render import render_photo
 
     photo = render_photo(fashion_mnist.x_test[3], np.random.default_rng(1))
     big = photo.image.resize((1200, int(1200 * photo.image.size[1] / photo.image.size[0])))
@@ -92,7 +92,7 @@ def test_jpeg_is_decoded_at_a_reduced_scale_and_converted_like_the_full_picture(
     ("F", np.array([[-2.0, 6.0], [2.0, 0.0]], np.float32), [[0, 255], [128, 64]]),
 ])
 def test_16_bit_and_float_pictures_are_scaled_by_their_range_not_clipped(tmp_path, mode, values, expected):
-    from fmnist_edge.prediction import _grey_array
+    from fmnist_edge.photo.decode import _grey_array
 
     picture = Image.fromarray(values)
     assert picture.mode == mode
@@ -112,3 +112,27 @@ def test_block_average_rounds_half_up_and_drops_partial_blocks():
     grey = np.array([[0, 1, 9], [1, 1, 9], [9, 9, 9]], np.uint8)
     np.testing.assert_array_equal(preprocessing.block_average(grey, 2), [[1]])  # (0+1+1+1+2)//4 = 0.75 -> 1
     assert preprocessing.reduction_factor(1000, 1000) == 10 and preprocessing.reduction_factor(20, 500) == 1
+
+
+def test_careless_pictures_are_deterministic_and_leave_the_base_picture_alone(fashion_mnist):
+    """Each careless condition draws from a generator of its own: the same picture every time, drawn on the
+    base picture's frame (careless=None still takes its short side from its generator's first draw)."""
+    from fmnist_edge.photo.render import CARELESS, MESSENGER_JPEG_QUALITY, MESSENGER_SHORT_SIDE, render_photos
+
+    garments = fashion_mnist.x_test[5000:5002]
+    base = [np.asarray(p.image) for p in render_photos(garments, seed=7, start=5000)]
+    first = np.random.default_rng([7, 5000]).integers(200, 1201)
+    assert min(base[0].shape[:2]) == min(first, 1200)
+    for condition in CARELESS:
+        once = list(render_photos(garments, seed=7, start=5000, careless=condition))
+        again = list(render_photos(garments, seed=7, start=5000, careless=condition))
+        assert all(np.array_equal(np.asarray(a.image), np.asarray(b.image)) for a, b in zip(once, again))
+        assert [p.conditions["careless"] for p in once] == [condition] * 2
+        if condition == "messenger":
+            assert all(MESSENGER_SHORT_SIDE[0] <= min(p.image.size) <= MESSENGER_SHORT_SIDE[1] for p in once)
+            assert all(MESSENGER_JPEG_QUALITY[0] <= p.jpeg_quality <= MESSENGER_JPEG_QUALITY[1] for p in once)
+        else:  # the same frame as the base picture, different pixels
+            assert [np.asarray(p.image).shape for p in once] == [b.shape for b in base]
+            assert not np.array_equal(np.asarray(once[0].image), base[0])
+    with pytest.raises(ValueError, match="careless must be one of"):
+        next(render_photos(garments, careless="blurry"))

@@ -68,7 +68,7 @@ def test_an_unknown_mode_is_refused():
 @pytest.mark.parametrize("mode", ["lines", "bar"])
 def test_the_keras_callback_prints_one_line_per_epoch(mode):
     from fmnist_edge import _tf
-    from fmnist_edge.fitting import epoch_progress
+    from fmnist_edge.fitting.loop import epoch_progress
 
     keras = _tf.keras()
     keras.utils.set_random_seed(0)

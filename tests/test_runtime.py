@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from fmnist_edge import _tf, runtime
-from fmnist_edge.conversion import to_onnx, to_tflite
+from fmnist_edge import _tf
+from fmnist_edge.formats import runtime
+from fmnist_edge.formats.conversion import to_onnx, to_tflite
 from fmnist_edge.errors import FmnistEdgeError
 
 
@@ -76,7 +77,7 @@ def test_runtime_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, fmnist_edge.runtime, fmnist_edge.cli, onnxruntime; "
+    code = ("import sys, fmnist_edge.formats.runtime, fmnist_edge.cli, onnxruntime; "
             "print('tensorflow' in sys.modules or 'tf_keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 

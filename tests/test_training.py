@@ -208,7 +208,7 @@ def test_finish_ends_an_interrupted_run_at_its_last_epoch(tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
-    from fmnist_edge.training import train
+    from fmnist_edge.stages.train import train
 
     out = tmp_path / "nan"
     with pytest.raises(TrainingError) as info:
@@ -254,10 +254,10 @@ def test_divergence_after_a_good_epoch_keeps_that_epochs_model(tmp_path):
     """The recorder saves improving epochs and flags the first non-finite loss without saving it."""
     from fmnist_edge import _tf
     from fmnist_edge.models import build_model
-    from fmnist_edge.rundir import prepare_new_run
+    from fmnist_edge.artifacts.rundir import prepare_new_run
     from fmnist_edge.settings import resolve_settings
-    from fmnist_edge.distribution import make_distribution
-    from fmnist_edge.training import _RunRecorder, _Trainer
+    from fmnist_edge.fitting.distribution import make_distribution
+    from fmnist_edge.stages.train import _RunRecorder, _Trainer
 
     settings = resolve_settings("mlp", epochs=3)
     trainer = _Trainer(settings, prepare_new_run(tmp_path / "r", force=False), {}, view=None, progress="none",
@@ -304,7 +304,7 @@ def test_a_run_being_written_is_locked_against_a_second_writer(tmp_path):
     import os as os_module
 
     from fmnist_edge.errors import RunDirError
-    from fmnist_edge.rundir import LOCK_FILE, lock_holder, prepare_new_run, run_lock
+    from fmnist_edge.artifacts.rundir import LOCK_FILE, lock_holder, prepare_new_run, run_lock
 
     run = tmp_path / "r"
     run.mkdir()

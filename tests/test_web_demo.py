@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fmnist_edge import runtime
+from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
 from fmnist_edge.data import load_dataset
 from fmnist_edge.demo import LITERTJS, PAGE_MODEL_FILE, headless_chromium, open_page, serving

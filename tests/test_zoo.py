@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 import fmnist_edge
-from fmnist_edge import runtime, zoo
+from fmnist_edge.formats import runtime
+from fmnist_edge import zoo
 from fmnist_edge.cli import cli
 from fmnist_edge.errors import FmnistEdgeError
-from fmnist_edge.prediction import predict
+from fmnist_edge.stages.predict import predict
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "preprocess"
@@ -105,7 +106,7 @@ def test_unknown_zoo_model_and_missing_images_are_one_line():
 
 
 def test_budget_holds_every_zoo_model():
-    from fmnist_edge.benchmarking.budget import read_budget
+    from fmnist_edge.stages.benchmark.budget import read_budget
 
     entries = {Path(e["file"]).resolve(): e for e in read_budget(ROOT / "budget.toml")}
     for m in zoo.list_models():

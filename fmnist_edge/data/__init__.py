@@ -6,27 +6,8 @@ No TensorFlow here (a deploy-only install can still load data); tf.data lives el
     fashion = load_fashion_mnist()
     closet = make_closet(fashion, seed=0)
 """
-from fmnist_edge.data.closet import (
-    CANVAS_SHAPE,
-    CLOSET_CLASSES,
-    PRICES,
-    load_closet,
-    load_dataset,
-    make_closet,
-    save_closet,
-)
-from fmnist_edge.data.fashion import (
-    DATA_ENV_VAR,
-    FASHION_CLASSES,
-    Dataset,
-    data_search_path,
-    load_fashion_mnist,
-    read_csv,
-    read_idx,
-    read_npz,
-    split_train_val,
-    validate_split,
-)
+from .closet import CANVAS_SHAPE, CLOSET_CLASSES, PRICES, load_closet, load_dataset, make_closet, save_closet
+from .fashion import DATA_ENV_VAR, FASHION_CLASSES, Dataset, data_search_path, load_fashion_mnist, read_csv, read_idx, read_npz, split_train_val, validate_split
 
 __all__ = [
     "CANVAS_SHAPE",

@@ -27,16 +27,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fmnist_edge.data.fashion import (
-    FASHION_CLASSES,
-    IMAGE_HW,
-    Dataset,
-    load_fashion_mnist,
-    read_npz,
-    validate_split,
-)
-from fmnist_edge.errors import DataError, FmnistEdgeError
-from fmnist_edge.rundir import atomic_path
+from .fashion import FASHION_CLASSES, IMAGE_HW, Dataset, load_fashion_mnist, read_npz, validate_split
+from ..errors import DataError, FmnistEdgeError
+from ..files import atomic_path
 
 CANVAS_SHAPE = (64, 128)
 PRICES: dict[int, int] = {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}  # Fashion-MNIST label -> dollars

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.errors import DataError
+from ..errors import DataError
 
 FASHION_CLASSES: tuple[str, ...] = (
     "T-shirt/top",

@@ -7,7 +7,7 @@ def classifier_head(x, num_classes: int):
     softmax loses the small probabilities the loss needs, and the exported files' outputs are float32
     probabilities whatever the training precision. Layer names ("logits", "probs") are part of the
     saved models' format: keep them."""
-    from fmnist_edge import _tf
+    from .. import _tf
 
     layers = _tf.keras().layers
     logits = layers.Dense(num_classes, name="logits")(x)

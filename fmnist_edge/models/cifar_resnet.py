@@ -40,7 +40,7 @@ def _basic_block(keras, x, filters: int, stride: int, name: str):
 def _cifar_resnet(input_shape, num_classes: int, *, name: str, widths: tuple[int, int, int],
                   blocks: tuple[int, int, int]):
     """`widths[i]` channels and `blocks[i]` basic blocks in stage i; depth = 2 * sum(blocks) + 2."""
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     inputs = keras.Input(shape=input_shape, name="image")

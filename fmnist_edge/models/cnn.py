@@ -29,7 +29,7 @@ class DenseSpec(NamedTuple):
 
 
 def _plain_cnn(input_shape, num_classes: int, *, name: str, convs, dense):
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     layers = keras.layers

@@ -35,7 +35,7 @@ def _inverted_residual(keras, x, expansion: int, filters: int, stride: int, name
 
 def _edge(input_shape, num_classes: int, *, name: str, stem: int, stages, head: int, dropout: float):
     """`stages` = ((expansion, filters, repeats, first_stride), ...) as in the MobileNetV2 paper."""
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     layers = keras.layers

@@ -16,8 +16,7 @@ reason.
 from __future__ import annotations
 
 # The names are the registry's: it parses them, this module builds the graphs.
-from .registry import (ENSEMBLE_PREFIX, MAX_MEMBERS, MEMBER_SEPARATOR, build_model,  # noqa: F401
-                       ensemble_members, ensemble_name, is_ensemble, keras_name, register_ensemble_builder)
+from .registry import ENSEMBLE_PREFIX, MAX_MEMBERS, MEMBER_SEPARATOR, build_model, ensemble_members, ensemble_name, is_ensemble, keras_name, register_ensemble_builder
 
 
 def ensemble_of(members, name: str):
@@ -25,7 +24,7 @@ def ensemble_of(members, name: str):
 
     Every member must end in the zoo's classifier head (a Dense layer "logits", then "probs").
     """
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     image = keras.Input(shape=members[0].input_shape[1:], name="image")

@@ -6,7 +6,7 @@ from .registry import register
 
 
 def _mlp(input_shape, num_classes: int, *, name: str, hidden, dropout: float):
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     inputs = keras.Input(shape=input_shape, name="image")

@@ -31,7 +31,7 @@ def _basic_block(keras, x, filters: int, name: str):
 def _mresnet(input_shape, num_classes: int, *, name: str, stem=(32, 64), pool: int = 3,
              blocks: int = 4, width: int = 64, dense: int = 256, dropout: float = 0.5):
     """Stem convs, one max pool, `blocks` basic blocks at `width`, a last conv, GAP, dense head."""
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     inputs = keras.Input(shape=input_shape, name="image")
@@ -61,7 +61,7 @@ def _applications_resnet(input_shape, num_classes: int, *, name: str, variant: s
     graph, so 28x28 images run at 32x32. The base is built on our own input tensor and its
     output tensor is reused, so the result is one flat graph, not a model inside a model.
     """
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     height, width = input_shape[0], input_shape[1]

@@ -15,7 +15,7 @@ from .registry import register
 def _vgg(input_shape, num_classes: int, *, name: str, stages, dropouts, use_bias: bool = True):
     """`stages` = ((convs, filters), ...); a 2x2 max pool after every stage but the last,
     dropout `dropouts[i]` after stage i (the last one after global average pooling)."""
-    from fmnist_edge import _tf
+    from .. import _tf
 
     keras = _tf.keras()
     if len(dropouts) != len(stages):

@@ -93,11 +93,11 @@ def get(name: str, folder: Path | None = None) -> ZooModel:
 
 
 def load(name: str, num_threads: int | None = None, folder: Path | None = None):
-    """The zoo model `name` in LiteRT (fmnist_edge.runtime.TFLiteModel), its sha256 checked first.
+    """The zoo model `name` in LiteRT (fmnist_edge.formats.runtime.TFLiteModel), its sha256 checked first.
 
     Example:
         >>> fmnist_edge.zoo.load("vgg-a-photo").predict(x_test[:8]).argmax(1)
     """
-    from ..runtime import load_model
+    from ..formats.runtime import load_model
 
     return load_model(get(name, folder).verified_path(), num_threads=num_threads)

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from fmnist_edge.data import load_fashion_mnist
-from fmnist_edge.data.photos import render_photo
-from fmnist_edge.preprocessing import NoGarmentError, grey_pixels, negate_if_light, to_model_input
+from fmnist_edge.photo.render import render_photo
+from fmnist_edge.photo.conversion import NoGarmentError, grey_pixels, negate_if_light, to_model_input
 
 HERE = Path(__file__).parent / "preprocess"
 SIZE = (28, 28)

@@ -1,6 +1,6 @@
 // A camera picture -> the model's input: the JavaScript side of docs/preprocessing.md.
 //
-// A line-by-line port of fmnist_edge/preprocessing.py (and of the app's PhotoConversion.kt), step
+// A line-by-line port of fmnist_edge/photo/conversion.py (and of the app's PhotoConversion.kt), step
 // numbers as in the spec. No DOM use: RGBA pixels in (ImageData's layout), the model's H x W grey
 // levels out, so the same module runs in the page and is held to the golden vectors in
 // tests/golden/preprocess/ by the Chromium test. Integer steps use Math.floor on non-negative

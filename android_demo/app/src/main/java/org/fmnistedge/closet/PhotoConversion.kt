@@ -1,6 +1,6 @@
 // A camera picture -> the model's input: the Kotlin side of docs/preprocessing.md.
 //
-// A line-by-line port of fmnist_edge/preprocessing.py, step numbers as in the spec. Pure Kotlin
+// A line-by-line port of fmnist_edge/photo/conversion.py, step numbers as in the spec. Pure Kotlin
 // (no android.* imports): ARGB pixels in, the model's H x W grey levels out, so the JVM can test
 // it against the golden vectors in tests/golden/preprocess/ without an Android device.
 package org.fmnistedge.closet

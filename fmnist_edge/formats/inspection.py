@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from .errors import FmnistEdgeError
+from ..errors import FmnistEdgeError
 
 
 def tflite_schema():
@@ -21,7 +21,7 @@ def tflite_schema():
     try:
         from ai_edge_litert import schema_py_generated
     except ImportError:
-        from . import _tf
+        from .. import _tf
 
         _tf.tf()  # import TensorFlow the project's way before its submodules
         from tensorflow.lite.python import schema_py_generated

@@ -41,18 +41,20 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..contract import float_pixels
-from .. import __version__, _tf, runtime
-from ..conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
-from ..inspection import tflite_ops
-from ..data.run_data import open_run_data
-from ..errors import FmnistEdgeError, RunDirError, one_line
-from ..keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
-from ..progress import Progress
-from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json, write_text
-from ..settings import CALIBRATION_IMAGES, TrainSettings
+from ...contract import float_pixels
+from ... import __version__, _tf
+from ...formats import runtime
+from ...formats.conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
+from ...formats.inspection import tflite_ops
+from ...artifacts.run_data import open_run_data
+from ...errors import FmnistEdgeError, RunDirError, one_line
+from ...artifacts.keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
+from ...progress import Progress
+from ...artifacts.rundir import RunDir, run_lock
+from ...files import atomic_path, read_json, write_json, write_text
+from ...settings import CALIBRATION_IMAGES, TrainSettings
 from .android import android_assets_dir, copy_assets
-from .metadata import ImageClassifierMetadata, add_metadata
+from ...formats.metadata import ImageClassifierMetadata, add_metadata
 
 CHECK_IMAGES = 1000
 FLOAT_ATOL = 1e-4

@@ -13,8 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..errors import FmnistEdgeError
-from ..rundir import atomic_path
+from ...errors import FmnistEdgeError
+from ...files import atomic_path
 
 MANIFEST = Path("src/main/AndroidManifest.xml")
 SETTINGS_FILES = ("settings.gradle", "settings.gradle.kts")

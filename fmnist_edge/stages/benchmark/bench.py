@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FmnistEdgeError, RunDirError
-from ..inspection import tflite_macs
-from ..machine import record_header
-from ..progress import Progress
-from ..rundir import RunDir, atomic_path, read_json, run_lock, write_json
-from ..settings import TrainSettings
+from ...errors import FmnistEdgeError, RunDirError
+from ...formats.inspection import tflite_macs
+from ...artifacts.provenance import record_header
+from ...progress import Progress
+from ...artifacts.rundir import RunDir, run_lock
+from ...files import atomic_path, read_json, write_json
+from ...settings import TrainSettings
 
 DEFAULT_RUNS = 200
 DEFAULT_WARMUP = 20
@@ -143,7 +144,7 @@ def bench(targets: list[str | Path], *, baseline: str | Path = BASELINE_MODEL, r
         write_json(json_path, record)
         plots = []
         if plot:
-            from ..report import plot_bench
+            from ...artifacts.plots import plot_bench
 
             plots = plot_bench(rows, out_dir / "plots")
     return BenchResult(rows, record, json_path, plots)
@@ -186,7 +187,7 @@ def collect(target: Path) -> list[Artifact]:
 
 def zoo_artifacts() -> list[Artifact]:
     """The package's zoo models, each named as in the zoo and scored on the dataset its manifest records."""
-    from .. import zoo
+    from ... import zoo
 
     return [Artifact(m.name, "tflite-int8", path, None, _file_macs(path), m.record["dataset"])
             for m in zoo.list_models() for path in [m.verified_path()]]
@@ -206,8 +207,8 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact | None:
     if name == UNTRAINED_BASELINE:
         path = cache / "resnet50-untrained-fp32.tflite"
         if not path.is_file():  # weights do not change size or speed; build and convert once per folder
-            from ..conversion import to_tflite
-            from ..models import build_model
+            from ...formats.conversion import to_tflite
+            from ...models import build_model
 
             with atomic_path(path) as tmp:
                 tmp.write_bytes(to_tflite(build_model(BASELINE_MODEL), "fp32"))
@@ -234,18 +235,18 @@ def baseline_artifact(baseline: str | Path, cache: Path) -> Artifact | None:
 
 
 def _params_of(model_name: str) -> int:
-    from ..models import build_model
+    from ...models import build_model
 
     return int(build_model(model_name).count_params())
 
 
 def _macs_of_keras(run_dir: RunDir, settings: TrainSettings) -> int:
-    from ..conversion import to_tflite
-    from ..keras_files import load_float32_model
+    from ...formats.conversion import to_tflite
+    from ...artifacts.keras_files import load_float32_model
 
     contract = run_dir.input_contract()
     if contract is None:  # a run from before run.json recorded its input: the dataset tells
-        from ..data import load_dataset
+        from ...data import load_dataset
 
         data = load_dataset(settings.dataset, settings.data_dir)
         contract = data.image_shape, data.num_classes
@@ -258,7 +259,7 @@ def measure_artifact(artifact: Artifact, runs: int, warmup: int, threads: int, b
     spec = {"path": str(artifact.path), "runs": runs, "warmup": warmup, "threads": threads, "batch": batch,
             "dataset": artifact.dataset, "data_dir": artifact.data_dir, "model": artifact.model,
             "accuracy": artifact.trained}
-    done = subprocess.run([sys.executable, "-m", "fmnist_edge.benchmarking.measure", json.dumps(spec)],
+    done = subprocess.run([sys.executable, "-m", "fmnist_edge.stages.benchmark.measure", json.dumps(spec)],
                           capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     try:

@@ -10,12 +10,12 @@ import functools
 
 import numpy as np
 
-from . import _tf
-from .data.pipeline import make_dataset
+from .. import _tf
+from ..data.pipeline import make_dataset
 from .distribution import Distribution, distribute_options
-from .errors import RunDirError
-from .keras_files import load_trained_run
-from .progress import Progress
+from ..errors import RunDirError
+from ..artifacts.keras_files import load_trained_run
+from ..progress import Progress
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):

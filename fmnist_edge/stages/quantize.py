@@ -36,18 +36,20 @@ from pathlib import Path
 from typing import Any
 
 
-from . import _tf, runtime
-from .contract import scores
-from .conversion import to_tflite
-from .data import Dataset
-from .data.run_data import open_run_data
-from .distribution import Distribution, make_distribution
-from .errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
-from .fitting import compile_classifier, epoch_progress, fit_datasets, make_optimizer
-from .keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
-from .progress import Progress
-from .rundir import RunDir, atomic_path, read_json, run_lock, write_json
-from .settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
+from .. import _tf
+from ..formats import runtime
+from ..contract import scores
+from ..formats.conversion import to_tflite
+from ..data import Dataset
+from ..artifacts.run_data import open_run_data
+from ..fitting.distribution import Distribution, make_distribution
+from ..errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
+from ..fitting.loop import compile_classifier, epoch_progress, fit_datasets, make_optimizer
+from ..artifacts.keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
+from ..progress import Progress
+from ..artifacts.rundir import RunDir, run_lock
+from ..files import atomic_path, read_json, write_json
+from ..settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
 
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
 DEFAULT_MAX_DROP_PP = 0.5
@@ -152,7 +154,7 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         method: one of METHODS.
         force: replace an existing optimized/<method> folder.
         progress: "auto", "bar", "lines", "none" or a `Progress` (the fine-tuning's epochs).
-        strategy, devices, logical_cpus: how pruning and QAT fine-tuning are distributed (distribution.py);
+        strategy, devices, logical_cpus: how pruning and QAT fine-tuning are distributed (fitting/distribution.py);
             in a multi-worker job only the chief converts, scores and writes.
         **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative).
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 # Step 2: pictures are reduced by whole-pixel block averaging until their short side is
 # below 2 x WORK_SHORT_SIDE: enough pixels to frame a garment that covers a third of the

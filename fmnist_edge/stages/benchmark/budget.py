@@ -39,9 +39,9 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
-from ..errors import FmnistEdgeError
-from ..progress import Progress
-from ..settings import DATASETS, TrainSettings, accuracy_drop
+from ...errors import FmnistEdgeError
+from ...progress import Progress
+from ...settings import DATASETS, TrainSettings, accuracy_drop
 
 LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
 KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, **LIMITS}
@@ -137,8 +137,8 @@ def check(budget: str | Path, *, progress: "str | Progress" = "none") -> list[Ve
     progress: "auto", "bar", "lines", "none" or a `Progress`: a bar over the measurements (with "lines",
     a line as each begins).
     """
-    from .. import runtime
-    from ..data import load_dataset
+    from ...formats import runtime
+    from ...data import load_dataset
     from .measure import interleaved_latency_ratio
 
     entries = read_budget(budget)
@@ -218,8 +218,8 @@ def _short(path: Path) -> str:
 
 def _accuracy(target: Path, data, runtime) -> float:
     if target.is_dir():  # a run directory: its float Keras model
-        from ..rundir import RunDir
-        from ..keras_files import evaluate_model
+        from ...artifacts.rundir import RunDir
+        from ...artifacts.keras_files import evaluate_model
 
         return evaluate_model(RunDir(target).require_model(), data)["test_accuracy"]
     model = runtime.load_model(target)

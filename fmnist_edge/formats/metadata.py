@@ -30,7 +30,7 @@ The metadata schema bindings, _metadata_schema_generated.py, are flatc output fo
 metadata_schema.fbs (vendored beside it, from the tflite-support 0.4.4 wheel). To regenerate:
 
     apt-get install flatbuffers-compiler   # Debian bookworm ships flatc 2.0.8
-    flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/exporting/metadata_schema.fbs
+    flatc --python --gen-object-api --gen-onefile -o /tmp/out fmnist_edge/formats/metadata_schema.fbs
     # then put the license and provenance header of the current _metadata_schema_generated.py
     # in front of /tmp/out/metadata_schema_generated.py and save it under that name.
 """
@@ -45,8 +45,9 @@ from struct import error as struct_error
 import flatbuffers
 import numpy as np
 
-from fmnist_edge.exporting import _metadata_schema_generated as _mfb
-from fmnist_edge.inspection import tflite_schema
+from . import _metadata_schema_generated as _mfb
+from .inspection import tflite_schema
+from .runtime import read_associated_files  # noqa: F401  (part of this module's reading API)
 
 METADATA_NAME = "TFLITE_METADATA"  # the model metadata entry every metadata reader looks up
 _MODEL_IDENTIFIER = b"TFL3"
@@ -246,20 +247,6 @@ def read_metadata(tflite_bytes: bytes) -> dict:
         "input": _input_dict(inputs[0]) if inputs else None,
         "output": _output_dict(outputs[0]) if outputs else None,
     }
-
-
-def read_associated_files(tflite_bytes: bytes) -> dict[str, bytes]:
-    """Return the files packed after the model as a zip ({} if there is none).
-
-    Example:
-        >>> read_associated_files(Path("model.tflite").read_bytes())["labels.txt"][:12]
-        b'T-shirt/top\\n'
-    """
-    stream = io.BytesIO(tflite_bytes)
-    if not zipfile.is_zipfile(stream):
-        return {}
-    with zipfile.ZipFile(stream) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def _check_tflite(data: bytes) -> None:

@@ -21,15 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from . import report
-from .data import load_dataset
-from .errors import FmnistEdgeError, RunDirError
-from .keras_files import evaluate_model, load_trained_run
-from .machine import record_header, utc_now
-from .models import get_model_info
-from .models.ensemble import ensemble_name, ensemble_of
-from .rundir import atomic_path, prepare_new_run, run_lock, write_json
-from .settings import TrainSettings
+from ..artifacts import plots as report
+from ..data import load_dataset
+from ..errors import FmnistEdgeError, RunDirError
+from ..artifacts.keras_files import evaluate_model, load_trained_run
+from ..artifacts.provenance import record_header, utc_now
+from ..models import get_model_info
+from ..models.ensemble import ensemble_name, ensemble_of
+from ..artifacts.rundir import prepare_new_run, run_lock
+from ..files import atomic_path, write_json
+from ..settings import TrainSettings
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def record_header(*, devices: bool = False) -> dict[str, Any]:
         "git": git_state(),
     }
     if devices:
-        from . import _tf
+        from .. import _tf
 
         header["devices"] = [d.name for d in _tf.tf().config.list_physical_devices()]
     return header

@@ -16,14 +16,15 @@ carries (a .tflite's metadata labels file, an .onnx's "labels" metadata property
 from __future__ import annotations
 
 import json
+import io
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .contract import PIXEL_SCALE, float_pixels
-from ._quiet import quiet_native_stderr
-from .errors import FmnistEdgeError, one_line
+from ..contract import PIXEL_SCALE, float_pixels
+from .._quiet import quiet_native_stderr
+from ..errors import FmnistEdgeError, one_line
 
 DEFAULT_BATCH = 256  # large enough to amortize interpreter calls, small enough for any phone-class memory
 
@@ -50,13 +51,10 @@ class TFLiteModel:
     @property
     def labels(self) -> list[str] | None:
         """The labels file packed into the model (TFLite Model Metadata's associated file), if any."""
-        if not zipfile.is_zipfile(self.path):
-            return None
-        with zipfile.ZipFile(self.path) as archive:
-            names = archive.namelist()
-            # The export names it labels.txt; other writers' label files are the .txt files too.
-            name = "labels.txt" if "labels.txt" in names else next((n for n in names if n.endswith(".txt")), None)
-            return archive.read(name).decode("utf-8").splitlines() if name else None
+        packed = read_associated_files(self.path.read_bytes())
+        # The export names it labels.txt; other writers' label files are the .txt files too.
+        name = "labels.txt" if "labels.txt" in packed else next((n for n in packed if n.endswith(".txt")), None)
+        return packed[name].decode("utf-8").splitlines() if name else None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -167,6 +165,21 @@ def _check_classifier(path: Path, input_shape: list[int], output_shape: list[int
         shown = "x".join("?" if d < 0 else str(d) for d in output_shape)
         raise FmnistEdgeError(f"{path}: its output is {shown}; fmnist-edge runs classifiers whose output is "
                               f"(batch, classes)")
+
+
+def read_associated_files(tflite_bytes: bytes) -> dict[str, bytes]:
+    """Return the files packed after a .tflite model as a zip ({} if there is none): TFLite Model
+    Metadata's associated files, such as labels.txt.
+
+    Example:
+        >>> read_associated_files(Path("model.tflite").read_bytes())["labels.txt"][:12]
+        b'T-shirt/top\\n'
+    """
+    stream = io.BytesIO(tflite_bytes)
+    if not zipfile.is_zipfile(stream):
+        return {}
+    with zipfile.ZipFile(stream) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def load_model(path: str | Path, num_threads: int | None = None) -> TFLiteModel | ONNXModel:

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import _tf
-from .errors import FmnistEdgeError, one_line
+from .. import _tf
+from ..errors import FmnistEdgeError, one_line
 
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 

@@ -16,10 +16,10 @@ import warnings
 
 import numpy as np
 
-from .contract import float_pixels
-from . import _tf
-from ._quiet import quiet_native_stderr
-from .errors import FmnistEdgeError, one_line
+from ..contract import float_pixels
+from .. import _tf
+from .._quiet import quiet_native_stderr
+from ..errors import FmnistEdgeError, one_line
 from .inspection import tflite_ops
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8", "int8-qat")

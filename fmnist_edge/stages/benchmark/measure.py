@@ -1,6 +1,6 @@
 """Measure one model file in a process of its own: load, first inference, latency, throughput, memory, accuracy.
 
-bench runs `python -m fmnist_edge.benchmarking.measure '<spec as JSON>'` once per model and thread
+bench runs `python -m fmnist_edge.stages.benchmark.measure '<spec as JSON>'` once per model and thread
 count, so the peak memory reported belongs to that model alone and no model warms the caches
 of the next. The child prints one JSON object; on failure it prints {"error": "..."} and exits 1.
 
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..contract import float_pixels
-from ..contract import scores as score
-from ..errors import one_line
+from ...contract import float_pixels
+from ...contract import scores as score
+from ...errors import one_line
 
 MIN_THROUGHPUT_SECONDS = 0.5
 
@@ -37,7 +37,7 @@ MIN_THROUGHPUT_SECONDS = 0.5
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Measure spec["path"] as described above. Keys: path, runs, warmup, threads, batch, dataset, data_dir,
     accuracy (False skips the test-set pass), and for .keras files model (zoo name)."""
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     data = load_dataset(spec.get("dataset", "fashion"), spec.get("data_dir"))
     path = Path(spec["path"])
@@ -108,7 +108,7 @@ def interleaved_latency_ratio(path: str | Path, reference: str | Path, image: np
     Returns:
         {"ratio", "ratio_p10", "ratio_p90", "p50_ms", "reference_p50_ms", "rounds", "calls"}
     """
-    from .. import runtime
+    from ...formats import runtime
 
     models = [runtime.load_model(path, num_threads=1), runtime.load_model(reference, num_threads=1)]
     for model in models:
@@ -131,7 +131,7 @@ def interleaved_latency_ratio(path: str | Path, reference: str | Path, image: np
 
 
 def _prepare_runtime(spec) -> None:
-    from .. import runtime
+    from ...formats import runtime
 
     if spec["path"].endswith(".tflite"):
         runtime._tflite_interpreter_class()
@@ -140,7 +140,7 @@ def _prepare_runtime(spec) -> None:
 
 
 def _runtime_loader(spec, data):
-    from .. import runtime
+    from ...formats import runtime
 
     model = runtime.load_model(spec["path"], num_threads=spec["threads"])
     model.run(data.x_test[:1, ..., None])  # TFLite allocates tensors on the first call: part of init
@@ -148,7 +148,7 @@ def _runtime_loader(spec, data):
 
 
 def _prepare_keras(spec) -> None:
-    from .. import _tf
+    from ... import _tf
 
     tf = _tf.tf()
     tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
@@ -156,8 +156,8 @@ def _prepare_keras(spec) -> None:
 
 
 def _keras_loader(spec, data):
-    from .. import _tf
-    from ..keras_files import load_float32_model
+    from ... import _tf
+    from ...artifacts.keras_files import load_float32_model
 
     tf = _tf.tf()
 
@@ -203,7 +203,7 @@ def main() -> int:
     if spec.get("threads"):
         os.environ.setdefault("OMP_NUM_THREADS", str(spec["threads"]))
     try:
-        from .._quiet import quiet_native_stderr
+        from ..._quiet import quiet_native_stderr
 
         with quiet_native_stderr():
             result = measure(spec)

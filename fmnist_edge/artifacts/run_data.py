@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import CALIBRATION_IMAGES
-from .closet import load_dataset
-from .fashion import Dataset, split_train_val
+from ..data.closet import load_dataset
+from ..data.fashion import Dataset, split_train_val
 
 
 @dataclass(frozen=True)

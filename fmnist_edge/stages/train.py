@@ -24,19 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from . import _tf, report
-from .data import Dataset
-from .data.run_data import RunData, open_run_data
-from .distribution import Distribution, make_distribution
-from .models import build_model, get_model_info
-from .fitting import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
-from .keras_files import evaluate_model, load_trained_run
-from .errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
-from .machine import record_header, utc_now
-from .progress import Progress
-from .rundir import (RunDir, atomic_path, open_run_for_resume, prepare_new_run, read_json, run_lock, write_csv,
-                     write_json)
-from .settings import TrainSettings, resolve_settings
+from .. import _tf
+from ..artifacts import plots as report
+from ..data import Dataset
+from ..artifacts.run_data import RunData, open_run_data
+from ..fitting.distribution import Distribution, make_distribution
+from ..models import build_model, get_model_info
+from ..fitting.loop import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
+from ..artifacts.keras_files import evaluate_model, load_trained_run
+from ..errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
+from ..artifacts.provenance import record_header, utc_now
+from ..progress import Progress
+from ..artifacts.rundir import RunDir, open_run_for_resume, prepare_new_run, run_lock
+from ..files import atomic_path, read_json, write_csv, write_json
+from ..settings import TrainSettings, resolve_settings
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def train(
             scored on the test set and the run is marked complete (run.json's "ended_early" says when).
         progress: "auto" (a bar within each epoch on a terminal, a line per epoch otherwise), "bar",
             "lines", "none", or a `Progress`.
-        strategy, devices, logical_cpus, scale_lr: how to distribute (see distribution.py); the batch
+        strategy, devices, logical_cpus, scale_lr: how to distribute (see fitting/distribution.py); the batch
             size stays the global one. Not settings of the run: a resumed run may use other devices.
         **overrides: any `TrainSettings` field (epochs=3, lr=3e-4, augment="strong", ...).
 
@@ -191,7 +192,7 @@ class _Trainer:
     def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, view: RunData, progress: Progress,
                  distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None,
                  initial_weights: list | None = None):
-        # the run's data as every stage opens it: its --limit, its split (data/run_data.py)
+        # the run's data as every stage opens it: its --limit, its split (artifacts/run_data.py)
         self.settings, self.run_dir, self.record, self.view = settings, run_dir, record, view
         self.data = view.data if view is not None else None
         self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation

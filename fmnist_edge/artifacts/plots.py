@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .rundir import atomic_path
+from ..files import atomic_path
 
 
 def _figure(**kwargs):

@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
-from .contract import float_pixels, scores
-from . import _tf
-from .data import Dataset
-from .errors import RunDirError, one_line
-from .models import build_model
-from .rundir import RunDir, read_json
+from ..contract import float_pixels, scores
+from .. import _tf
+from ..data import Dataset
+from ..errors import RunDirError, one_line
+from ..models import build_model
+from .rundir import RunDir
+from ..files import read_json
 
 # quantize writes its quantization-aware models as HDF5: tfmot's quantize layers lose variables in
 # the .keras (v3) format and cannot be loaded back; HDF5, the format tfmot's own guide uses,
@@ -132,12 +133,12 @@ def _hdf5_config(path: Path) -> dict:
         raise RunDirError(f"{path}: the stored model config is not valid JSON") from None
 
 
-# The packages a serialized object's "module" may name (fmnist_edge: the distillation loss of fitting.py):
+# The packages a serialized object's "module" may name (fmnist_edge: the distillation loss of fitting/loop.py):
 # Keras deserialization imports that module to find the class, so any other name ("os", "this") would run
 # its import-time code.
 ALLOWED_PACKAGES = {"keras", "tf_keras", "tensorflow_model_optimization", "fmnist_edge"}
 CONTAINERS = {"Functional", "Sequential", "Model"}
-# The classes fitting.py registers (package "fmnist_edge"): a distilled run's compile_config holds them.
+# The classes fitting/loop.py registers (package "fmnist_edge"): a distilled run's compile_config holds them.
 FMNIST_EDGE_CLASSES = {"DistillationLoss", "LabelAccuracy"}
 
 
