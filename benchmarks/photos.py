@@ -11,7 +11,7 @@ The conversion's constants and the photo augmentation were tuned on pictures ren
 validation garments (held out of the official *training* set) with another seed; the pictures
 reported here are never used for tuning.
 
-    python benchmarks/photos.py                                # every shipped int8 model, 1,000 pictures
+    python benchmarks/photos.py                                # every zoo model for garments, 1,000 pictures
     python benchmarks/photos.py runs/x/export/model_int8.tflite --count 300
     python benchmarks/photos.py --tuning                       # the tuning set (never reported)
 
@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge import zoo
 from fmnist_edge.data import load_fashion_mnist, split_train_val
 from fmnist_edge.photo.render import CARELESS, render_photos
 from fmnist_edge.errors import DataError
@@ -101,6 +102,7 @@ def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion
             groups[picture[condition]].append(ok)
         by_condition[condition] = {value: round(100 * float(np.mean(oks)), 2) for value, oks in sorted(groups.items())}
     return {"model": str(model_path.relative_to(ROOT) if model_path.is_relative_to(ROOT) else model_path),
+            "zoo": model_path.stem if model_path.parent == zoo.ZOO_DIR else None,
             "conversion": conversion, "pictures": len(pictures), "top1_percent": round(100 * float(correct.mean()), 2),
             "no_garment_found": int(len(found) - sum(found)), "by_condition": by_condition}
 
@@ -131,14 +133,14 @@ def time_preprocessing(garments: np.ndarray, folder: Path, runs: int = 3) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", type=Path,
-                        help="deployed models (default: every shipped/*/export/model_int8.tflite)")
+                        help="deployed models (default: every zoo model for 28x28 garments)")
     parser.add_argument("--count", type=int, default=1000, help="pictures, from the first official test images")
     parser.add_argument("--careless-count", type=int, default=200, help="pictures per careless condition")
     parser.add_argument("--tuning", action="store_true",
                         help="render from validation garments with the tuning seed; write photos_tuning.json")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    models = args.models or sorted(ROOT.glob("shipped/*/export/model_int8.tflite"))
+    models = args.models or [m.verified_path() for m in zoo.list_models() if m.record.get("dataset", "fashion") == "fashion"]
     data = load_fashion_mnist()
     if args.tuning:  # validation garments: the held-out part of the training set, as every run splits it
         _, _, x_val, y_val = split_train_val(data.x_train, data.y_train, 0.1, 0)

@@ -368,27 +368,62 @@ def predict(paths, zoo_name, invert, top, threads, save_input, as_json) -> None:
 
 
 @cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--latency", is_flag=True,
+              help="Also time each architecture's int8 file (untrained weights, post-training int8 with metadata-free "
+                   "conversion, batch 1): p50 ms of one-image calls on one thread, on this CPU.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records instead of a table.")
-def models(as_json) -> None:
-    """List the architectures: name, parameters and multiply-accumulates per image at the default input,
-    input shape, classes, source (the zoo's trained files and their latency: fmnist-edge zoo list, bench --zoo)."""
-    from .models import build_model, list_models
+def models(names, latency, as_json) -> None:
+    """List the architectures (NAMES, or all): name, parameters and multiply-accumulates per image at the
+    default input, input shape, classes, source; with --latency, the int8 file's size and latency. The zoo's
+    trained files and their measured latency: fmnist-edge zoo list, bench --zoo."""
+    from .models import build_model, get_model_info, list_models
     from .models.registry import count_macs
 
+    infos = [get_model_info(n) for n in names] if names else list_models()
     rows = []
-    for info in list_models():
+    for info in infos:
         net = build_model(info.name)
-        rows.append({"name": info.name, "params": int(net.count_params()), "macs": count_macs(net),
-                     "input_shape": list(info.default_input_shape), "classes": info.default_num_classes,
-                     "source": info.source})
+        row = {"name": info.name, "params": int(net.count_params()), "macs": count_macs(net),
+               "input_shape": list(info.default_input_shape), "classes": info.default_num_classes,
+               "source": info.source}
+        if latency:
+            row |= _int8_latency(net, info.default_input_shape)
+        rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'model':<11} {'params':>11} {'MACs':>14}  {'input':<9} {'classes':>7}  source")
+    timed = f" {'int8 B':>10} {'p50 ms':>7}" if latency else ""
+    click.echo(f"{'model':<11} {'params':>11} {'MACs':>14}{timed}  {'input':<9} {'classes':>7}  source")
     for row in rows:
         shape = "x".join(str(d) for d in row["input_shape"])
-        click.echo(f"{row['name']:<11} {row['params']:>11,} {row['macs']:>14,}  {shape:<9} {row['classes']:>7}  "
-                   f"{row['source']}")
+        timed = f" {row['int8_bytes']:>10,} {row['int8_p50_ms']:>7.3f}" if latency else ""
+        click.echo(f"{row['name']:<11} {row['params']:>11,} {row['macs']:>14,}{timed}  {shape:<9} "
+                   f"{row['classes']:>7}  {row['source']}")
+    if latency:
+        from .artifacts.provenance import cpu_model
+
+        click.echo(f"\nint8 p50: single-image calls in LiteRT, one thread, 20 warm-up and 200 timed calls, "
+                   f"untrained weights; {cpu_model()}.")
+
+
+def _int8_latency(net, input_shape) -> dict:
+    """The architecture's int8 .tflite (calibrated on noise: latency does not depend on the weights' values)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from .formats.conversion import to_tflite
+    from .stages.benchmark.measure import single_image_latency
+
+    images = np.random.default_rng(0).integers(0, 256, (32, *input_shape[:2]), dtype=np.uint8)
+    data = to_tflite(net, "int8", calibration_images=images, batch_size=1)
+    with tempfile.TemporaryDirectory(prefix="fmnist-edge-models-") as folder:
+        path = Path(folder) / "model_int8.tflite"
+        path.write_bytes(data)
+        timed = single_image_latency(path, images[:1])
+    return {"int8_bytes": len(data), "int8_p50_ms": round(timed["p50"], 4), "int8_p90_ms": round(timed["p90"], 4)}
 
 
 @cli.command()

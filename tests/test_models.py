@@ -257,3 +257,22 @@ def test_the_keras_mac_count_equals_the_exported_files(name):
 
     model = build_model(name)
     assert count_macs(model) == tflite_macs(to_tflite(model, "fp32"))
+
+
+def test_models_command_times_each_architectures_int8_file():
+    """`fmnist-edge models NAME --latency`: the architecture converted to int8 (noise-calibrated) and timed in
+    LiteRT; its file size is the converter's, its p50 a positive time; an unknown name lists the names."""
+    import json
+
+    from click.testing import CliRunner
+
+    from fmnist_edge.cli import cli
+
+    result = CliRunner().invoke(cli, ["models", "res-t", "--latency", "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output[result.output.index("["):])
+    assert row["name"] == "res-t" and row["params"] == PARAMS["res-t"]
+    assert 40_000 < row["int8_bytes"] < 50_000
+    assert 0 < row["int8_p50_ms"] <= row["int8_p90_ms"]
+    unknown = CliRunner().invoke(cli, ["models", "nope"])
+    assert unknown.exit_code != 0 and "unknown model 'nope'; choose from:" in unknown.output

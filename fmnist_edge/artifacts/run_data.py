@@ -1,21 +1,29 @@
-"""A run's view of its data, opened one way for every stage: the dataset its settings name, with its
---limit, split into training and validation images by its --val-split and --seed, and the calibration
-images post-training quantization sets int8 ranges from (the first of the training part), so quantize
-and export calibrate on the very same images.
+"""A run opened one way for every stage that reads one: its record and settings, its data (the dataset
+its settings name, with its --limit, split into training and validation images by its --val-split and
+--seed), the calibration images post-training quantization sets int8 ranges from (the first of the
+training part, so quantize and export calibrate on the very same images), and its model loaders.
 
-    view = open_run_data(settings)            # settings: a run's TrainSettings
-    view.x_train, view.x_val, view.data.x_test
-    view.calibration()                        # CALIBRATION_IMAGES training images
+    run = open_run("runs/q")                  # a finished run (allow_incomplete=True: its best so far)
+    run.settings, run.record, run.metrics
+    run.view.x_train, run.view.x_val, run.data.x_test
+    run.calibration()                         # CALIBRATION_IMAGES training images
+    run.float_model()                         # its best model, in float32 compute
+
+`train` opens a new run's data with `open_run_data(settings)`, the same view without a run directory.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..settings import CALIBRATION_IMAGES
 from ..data.closet import load_dataset
 from ..data.fashion import Dataset, split_train_val
+from ..files import read_json
+from ..settings import CALIBRATION_IMAGES, TrainSettings
+from .rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -37,3 +45,43 @@ def open_run_data(settings) -> RunData:
     if settings.limit:
         data = data.limit(settings.limit)
     return RunData(data, *split_train_val(data.x_train, data.y_train, settings.val_split, settings.seed))
+
+
+@dataclass
+class OpenedRun:
+    """A finished run as every stage reads it (see the module's text)."""
+
+    run_dir: RunDir
+    record: dict[str, Any]
+    settings: TrainSettings
+    view: RunData
+    metrics: dict[str, Any] = field(default_factory=dict)  # metrics.json, {} before the run was scored
+
+    @property
+    def data(self) -> Dataset:
+        return self.view.data
+
+    @property
+    def model_path(self) -> Path:
+        return self.run_dir.require_model()
+
+    def calibration(self, count: int = CALIBRATION_IMAGES) -> np.ndarray:
+        return self.view.calibration(count)
+
+    def float_model(self, path: str | Path | None = None):
+        """The run's best model (or the model file `path` of the same architecture, such as a pruned
+        variant), loaded without running code stored in it, in float32 compute."""
+        from .keras_files import load_float32_model
+
+        return load_float32_model(path or self.model_path, self.settings.model, self.data.image_shape,
+                                  self.data.num_classes)
+
+
+def open_run(path: str | Path, allow_incomplete: bool = False) -> OpenedRun:
+    """The run directory `path` opened for a stage: RunDirError when it is unfinished (unless allowed) or
+    its run.json is damaged; DataError when its data cannot be read."""
+    run_dir = RunDir(Path(path))
+    record = run_dir.read_finished_run(allow_incomplete)
+    settings = TrainSettings.from_dict(record["settings"])
+    metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
+    return OpenedRun(run_dir, record, settings, open_run_data(settings), metrics)

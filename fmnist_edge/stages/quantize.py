@@ -41,15 +41,15 @@ from ..formats import runtime
 from ..contract import scores
 from ..formats.conversion import to_tflite
 from ..data import Dataset
-from ..artifacts.run_data import open_run_data
+from ..artifacts.run_data import open_run
 from ..fitting.distribution import Distribution, make_distribution
 from ..errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
 from ..fitting.loop import compile_classifier, epoch_progress, fit_datasets, make_optimizer
-from ..artifacts.keras_files import QAT_MODEL_FILE, evaluate_model, load_float32_model
+from ..artifacts.keras_files import QAT_MODEL_FILE, evaluate_model
 from ..progress import Progress
 from ..artifacts.rundir import RunDir, run_lock
-from ..files import atomic_path, read_json, write_json
-from ..settings import CALIBRATION_IMAGES, TrainSettings, accuracy_drop
+from ..files import atomic_path, write_json
+from ..settings import CALIBRATION_IMAGES, accuracy_drop
 
 # Half a point: below the run-to-run noise of training itself, above int8 rounding noise.
 DEFAULT_MAX_DROP_PP = 0.5
@@ -181,22 +181,20 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
 class _Job:
     def __init__(self, run_dir: RunDir, settings: QuantizeSettings, force: bool, progress: Progress,
                  distribution: Distribution, allow_incomplete: bool = False):
-        record = run_dir.read_finished_run(allow_incomplete)
+        self.opened = open_run(run_dir.root, allow_incomplete)
         self.distribution = distribution
-        self.model_path = run_dir.require_model()
+        self.model_path = self.opened.model_path
         self.run_dir, self.settings, self.force = run_dir, settings, force
         self.progress = progress
-        self.train_settings = TrainSettings.from_dict(record["settings"])
-        s = self.train_settings
-        self.view = open_run_data(s)
+        self.train_settings = self.opened.settings
+        self.view = self.opened.view
         self.data: Dataset = self.view.data
         self.x_train, self.y_train, self.x_val, self.y_val = (self.view.x_train, self.view.y_train,
                                                               self.view.x_val, self.view.y_val)
         if settings.method in ("ptq-int8", "auto") and settings.calibration > len(self.x_train):
             raise FmnistEdgeError(f"--calibration {settings.calibration} is larger than the run's "
                                   f"{len(self.x_train):,} training images")
-        metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
-        self.float_accuracy = metrics.get("test_accuracy")
+        self.float_accuracy = self.opened.metrics.get("test_accuracy")
 
     def run(self, method: str) -> Optimized:
         final = self.run_dir.optimized(method)
@@ -220,7 +218,7 @@ class _Job:
         spec = QUANTIZE_METHODS[method]
         if spec.fine_tune is None:
             extra: dict[str, Any] = {}  # nothing fine-tuned, no sparsity
-            calibration = self.view.calibration(self.settings.calibration) if spec.calibrated else None
+            calibration = self.opened.calibration(self.settings.calibration) if spec.calibrated else None
             tflite = to_tflite(float_model, spec.tflite_mode, calibration_images=calibration)
         else:
             # Fine-tuning first (every worker of a multi-worker job takes part), then the chief alone
@@ -267,8 +265,7 @@ class _Job:
         return Optimized(self.run_dir.optimized(method), {"method": method, "worker": True})
 
     def _load_float32_model(self):
-        return load_float32_model(self.model_path, self.train_settings.model, self.data.image_shape,
-                                  self.data.num_classes)
+        return self.opened.float_model()
 
     # -- the transforms ---------------------------------------------------------------
 

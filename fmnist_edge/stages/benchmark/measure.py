@@ -93,6 +93,22 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def single_image_latency(path: str | Path, image: np.ndarray, *, runs: int = 200, warmup: int = 20) -> dict[str, float]:
+    """p50 and p90 milliseconds of one-image calls of the model file in its runtime on one thread, in this
+    process (`fmnist-edge models --latency`; bench measures each file in a process of its own)."""
+    from ...formats import runtime
+
+    model = runtime.load_model(path, num_threads=1)
+    for _ in range(warmup):
+        model.predict(image)
+    latencies = np.empty(runs, dtype=np.float64)
+    for i in range(runs):
+        started = time.perf_counter_ns()
+        model.predict(image)
+        latencies[i] = _ms(time.perf_counter_ns() - started)
+    return {"p50": float(np.percentile(latencies, 50)), "p90": float(np.percentile(latencies, 90)), "runs": runs}
+
+
 def interleaved_latency_ratio(path: str | Path, reference: str | Path, image: np.ndarray, *, rounds: int = 25,
                               calls: int = 20, warmup: int = 20) -> dict[str, Any]:
     """Single-image latency of `path` relative to `reference`, both on one thread, timed in alternating rounds

@@ -46,13 +46,13 @@ from ... import __version__, _tf
 from ...formats import runtime
 from ...formats.conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
 from ...formats.inspection import tflite_ops
-from ...artifacts.run_data import open_run_data
+from ...artifacts.run_data import open_run
 from ...errors import FmnistEdgeError, RunDirError, one_line
-from ...artifacts.keras_files import QAT_MODEL_FILE, load_float32_model, load_qat_model
+from ...artifacts.keras_files import QAT_MODEL_FILE, load_qat_model
 from ...progress import Progress
 from ...artifacts.rundir import RunDir, run_lock
 from ...files import atomic_path, read_json, write_json, write_text
-from ...settings import CALIBRATION_IMAGES, TrainSettings
+from ...settings import CALIBRATION_IMAGES
 from .android import android_assets_dir, copy_assets
 from ...formats.metadata import ImageClassifierMetadata, add_metadata
 
@@ -271,12 +271,11 @@ class _Sources:
     def __init__(self, run_dir: RunDir, source: str | None, allow_incomplete: bool = False,
                  keep_tensor_names: bool = False):
         self.run_dir = run_dir
-        record = run_dir.read_finished_run(allow_incomplete)
-        self.settings = TrainSettings.from_dict(record["settings"])
-        view = open_run_data(self.settings)
-        self.data = view.data
+        self.opened = open_run(run_dir.root, allow_incomplete)
+        self.settings = self.opened.settings
+        self.data = self.opened.data
         self.class_names = list(self.data.class_names)
-        self.calibration = view.calibration()  # the images quantize's ptq-int8 calibrates on
+        self.calibration = self.opened.calibration()  # the images quantize's ptq-int8 calibrates on
         self.source = source
         self.keep_tensor_names = keep_tensor_names
         float_path = run_dir.require_model()
@@ -294,8 +293,7 @@ class _Sources:
             self.qat_path = next((p for p in (run_dir.optimized(m) / QAT_MODEL_FILE for m in ("qat", "prune+qat"))
                                   if p.is_file()), None)
         self.float_path = float_path
-        self.float_model = load_float32_model(float_path, self.settings.model, self.data.image_shape,
-                                              self.data.num_classes)
+        self.float_model = self.opened.float_model(float_path)
         self._qat_model = None
         self._scores: dict[int, np.ndarray] = {}
 
