@@ -19,7 +19,8 @@ from .fitting.distribution import STRATEGIES
 from .stages.benchmark.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
 from .formats.conversion import DEFAULT_ONNX_OPSET
 from .stages.quantize import DEFAULT_EPOCHS, DEFAULT_MAX_DROP_PP, METHODS, QuantizeSettings
-from .settings import AUGMENTATIONS, BEST_RECIPES, DATASETS, OPTIMIZERS, PAPER_RECIPES, RECIPES, SCHEDULES, TrainSettings
+from .settings import (AUGMENTATIONS, BEST_RECIPES, DATASETS, OPTIMIZERS, PAPER_RECIPES, RECIPES, SCHEDULES,
+                       VAL_SOURCES, TrainSettings)
 from .workflow import PIPELINE_BENCH_RUNS
 
 
@@ -85,6 +86,10 @@ _TRAIN_OPTIONS = (
                  help=_default("early_stopping", "Stop after PATIENCE epochs without a better validation accuracy.")),
     click.option("--val-split", type=float, default=None,
                  help=_default("val_split", "Fraction of training images held out to pick the best epoch.")),
+    click.option("--val-source", type=click.Choice(VAL_SOURCES), default=None,
+                 help=_default("val_source", "split: --val-split of the training images; held-out: the dataset's "
+                                             "own validation set (closet canvases of garments no training canvas "
+                                             "holds: data closet --n-val).")),
     click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs)."),
     click.option("--seed", type=int, default=None, help=_default("seed")),
     click.option("--mixed-precision/--no-mixed-precision", default=None,
@@ -487,17 +492,21 @@ def data() -> None:
 @data.command()
 @click.option("--n", "n_train", type=int, default=60000, show_default=True, help="Training canvases.")
 @click.option("--n-test", type=int, default=10000, show_default=True, help="Test canvases (from the official test items only).")
+@click.option("--n-val", type=int, default=0, show_default=True,
+              help="Validation canvases from held-out training garments (a tenth of each priced class, never in a "
+                   "training canvas); train with --val-source held-out to pick epochs on them.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(), default=None, help="Where Fashion-MNIST is (default: the search path).")
 @click.option("--out", type=click.Path(), required=True, help="Folder for closet.npz and preview.png.")
 @click.option("--force", is_flag=True, help="Replace an existing closet.npz.")
-def closet(n_train, n_test, seed, data_dir, out, force) -> None:
+def closet(n_train, n_test, n_val, seed, data_dir, out, force) -> None:
     """Write the closet-price dataset: 64x128 canvases of garments labelled with their total price."""
     from .data import load_fashion_mnist, make_closet, save_closet
 
-    dataset = make_closet(load_fashion_mnist(data_dir), n_train=n_train, n_test=n_test, seed=seed)
+    dataset = make_closet(load_fashion_mnist(data_dir), n_train=n_train, n_test=n_test, seed=seed, n_val=n_val)
     path = save_closet(dataset, out, force=force)
-    click.echo(f"closet: {len(dataset.x_train):,} train and {len(dataset.x_test):,} test canvases "
+    held = f", {len(dataset.x_val):,} validation (held-out garments)" if dataset.x_val is not None else ""
+    click.echo(f"closet: {len(dataset.x_train):,} train{held} and {len(dataset.x_test):,} test canvases "
                f"{dataset.x_train.shape[1]}x{dataset.x_train.shape[2]}, {dataset.num_classes} price classes -> {path}")
 
 

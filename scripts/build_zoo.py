@@ -84,7 +84,11 @@ def then(record: dict, run_name: str) -> str:
 
 def main() -> None:
     photos = json.loads((ROOT / "benchmarks" / "results" / "photos.json").read_text())
-    photo_scores = {row["model"]: row["top1_percent"] for row in photos["rows"] if row["conversion"] == "photo"}
+    # benchmarks/photos.py scores the zoo's files (row "zoo": the name) or any file given (row "model": its path)
+    photo_rows = [row for row in photos["rows"] if row["conversion"] == "photo"]
+    photo_scores = {row["model"]: row["top1_percent"] for row in photo_rows}
+    photo_scores |= {f"zoo:{row['zoo']}": row["top1_percent"] for row in photo_rows if row.get("zoo")}
+    careless_scores = {row["zoo"]: row["careless"] for row in photo_rows if row.get("zoo") and "careless" in row}
     models = []
     for name, run in ENTRIES.items():
         folder = ROOT / "shipped" / run
@@ -108,7 +112,10 @@ def main() -> None:
             "io": entry["io"] if "io" in entry else None,
             "accuracy": entry["accuracy"],
             "accuracy_measured_by": "fmnist-edge export's check: the file in LiteRT on " + TEST_SETS[settings.dataset],
-            "photo_accuracy_percent": photo_scores.get(f"shipped/{run}/export/{entry['file']}"),
+            "photo_accuracy_percent": photo_scores.get(f"zoo:{name}",
+                                                       photo_scores.get(f"shipped/{run}/export/{entry['file']}")),
+            # top-1 per careless condition (benchmarks/photos.py: a crooked phone, a flash, a print, ...)
+            "photo_careless_percent": careless_scores.get(name),
             "size_bytes": len(data),
             "sha256": entry["sha256"],
             "command": record["ensemble"]["command"] if "ensemble" in record else command(settings, run),

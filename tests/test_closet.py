@@ -255,3 +255,43 @@ def test_load_dataset_by_name(fashion_mnist, closet, tmp_path):
     assert built.meta["train_items"].max() < 200 and built.meta["test_items"].max() < 100
     with pytest.raises(DataError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")
+
+
+def test_held_out_validation_canvases_never_reuse_a_training_garment(fashion_mnist, tmp_path):
+    """n_val canvases come from a held-out tenth of each priced class's training garments; the training
+    canvases never paste one of them; the test canvases do not change; save/load keeps them."""
+    plain = make_closet(fashion_mnist, n_train=400, n_test=100, seed=3)
+    held = make_closet(fashion_mnist, n_train=400, n_test=100, seed=3, n_val=90)
+    assert held.x_val.shape == (90, *CANVAS_SHAPE) and np.bincount(held.y_val).tolist() == [10] * 9
+    np.testing.assert_array_equal(held.x_test, plain.x_test)
+    train = set(held.meta["train_items"][held.meta["train_items"] >= 0].tolist())
+    val = set(held.meta["val_items"][held.meta["val_items"] >= 0].tolist())
+    assert val and not train & val
+    # every canvas is its garments, pasted where the meta says
+    np.testing.assert_array_equal(held.x_val, reconstruct(held.meta["val_items"], held.meta["val_positions"],
+                                                          fashion_mnist.x_train))
+    np.testing.assert_array_equal(held.x_train, reconstruct(held.meta["train_items"], held.meta["train_positions"],
+                                                            fashion_mnist.x_train))
+    loaded = load_closet(save_closet(held, tmp_path / "c"))
+    np.testing.assert_array_equal(loaded.x_val, held.x_val)
+    np.testing.assert_array_equal(loaded.y_val, held.y_val)
+    assert load_closet(save_closet(plain, tmp_path / "p")).x_val is None
+    with pytest.raises(DataError, match="n_val must be a whole number >= 0"):
+        make_closet(fashion_mnist, n_train=10, n_test=10, n_val=-1)
+
+
+def test_a_run_validates_on_the_held_out_canvases_only_when_asked(fashion_mnist, tmp_path):
+    from fmnist_edge.artifacts.run_data import open_run_data
+    from fmnist_edge.settings import resolve_settings
+
+    save_closet(make_closet(fashion_mnist, n_train=300, n_test=50, seed=1, n_val=45), tmp_path / "held")
+    save_closet(make_closet(fashion_mnist, n_train=300, n_test=50, seed=1), tmp_path / "plain")
+    honest = open_run_data(resolve_settings("mresnet", dataset="closet", data_dir=str(tmp_path / "held"),
+                                            val_source="held-out"))
+    assert len(honest.x_train) == 300 and len(honest.x_val) == 45
+    np.testing.assert_array_equal(honest.x_val, load_closet(tmp_path / "held").x_val)
+    paper = open_run_data(resolve_settings("mresnet", dataset="closet", data_dir=str(tmp_path / "held")))
+    assert len(paper.x_train) == 270 and len(paper.x_val) == 30  # a 10% split of the training canvases
+    with pytest.raises(DataError, match="has no validation set of its own; make one with fmnist-edge data closet"):
+        open_run_data(resolve_settings("mresnet", dataset="closet", data_dir=str(tmp_path / "plain"),
+                                       val_source="held-out"))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.closet import load_dataset
 from ..data.fashion import Dataset, split_train_val
+from ..errors import DataError
 from ..files import read_json
 from ..settings import CALIBRATION_IMAGES, TrainSettings
 from .rundir import RunDir
@@ -40,10 +41,16 @@ class RunData:
 
 
 def open_run_data(settings) -> RunData:
-    """The data of the run whose TrainSettings these are, as it was trained on."""
+    """The data of the run whose TrainSettings these are, as it was trained on: validation split off the
+    training images (--val-source split) or the dataset's own held-out set (--val-source held-out)."""
     data = load_dataset(settings.dataset, settings.data_dir)
     if settings.limit:
         data = data.limit(settings.limit)
+    if settings.val_source == "held-out":
+        if data.x_val is None:
+            raise DataError(f"--val-source held-out: {data.source} has no validation set of its own; make one with "
+                            f"fmnist-edge data closet --n-val 6000 --out DIR, then --data-dir DIR")
+        return RunData(data, data.x_train, data.y_train, data.x_val, data.y_val)
     return RunData(data, *split_train_val(data.x_train, data.y_train, settings.val_split, settings.seed))
 
 

@@ -12,6 +12,12 @@ totals), then a garment count that can reach it, then prices that sum to it, the
 garments of those classes. Train canvases use only Fashion-MNIST training images and
 test canvases only test images, so the closet test set is as unseen as the original.
 
+Validation that predicts the test: with n_val > 0, a seeded VAL_GARMENT_SHARE of each priced class's
+training garments is held out, the training canvases are composed from the rest only, and n_val
+validation canvases (x_val) from the held-out garments only; a run picks its best epoch on them with
+`--val-source held-out`, so "best val" means pricing unseen garments. A random split of the training
+canvases (`--val-source split`, the paper's protocol) reuses training garments in validation.
+
     fashion = load_fashion_mnist()
     closet = make_closet(fashion, n_train=60000, n_test=10000, seed=0)
     save_closet(closet, "data/closet")           # closet.npz + preview.png
@@ -27,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .fashion import FASHION_CLASSES, IMAGE_HW, Dataset, load_fashion_mnist, read_npz, validate_split
+from .fashion import FASHION_CLASSES, IMAGE_HW, NPZ_KEYS, Dataset, load_fashion_mnist, read_npz, validate_split
 from ..errors import DataError, FmnistEdgeError
 from ..files import atomic_path
 
@@ -36,12 +42,13 @@ PRICES: dict[int, int] = {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}  # Fashion-MNIST label -
 MIN_ITEMS, MAX_ITEMS = 2, 4
 MIN_TOTAL, MAX_TOTAL = 5, 13
 CLOSET_CLASSES: tuple[str, ...] = tuple(f"${total}" for total in range(MIN_TOTAL, MAX_TOTAL + 1))
+VAL_GARMENT_SHARE = 0.1  # of each priced class's training garments, held out for the validation canvases
 NPZ_NAME = "closet.npz"
 PREVIEW_NAME = "preview.png"
 PREVIEW_COUNT = 24
 
 # meta keys: per-canvas Fashion-MNIST indices (-1 padded) and top-left (row, col) of each item
-_META_KEYS = ("train_items", "test_items", "train_positions", "test_positions")
+_META_KEYS = ("train_items", "test_items", "train_positions", "test_positions", "val_items", "val_positions")
 
 
 def _price_tables() -> dict[int, dict[int, np.ndarray]]:
@@ -60,7 +67,7 @@ def _price_tables() -> dict[int, dict[int, np.ndarray]]:
 _TABLES = _price_tables()
 
 
-def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, seed: int = 0) -> Dataset:
+def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, seed: int = 0, n_val: int = 0) -> Dataset:
     """Compose the closet-price dataset from Fashion-MNIST.
 
     Deterministic for a seed: train and test canvases come from independent streams of
@@ -73,6 +80,9 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
         fashion: a 28x28 Fashion-MNIST Dataset with every priced class in both splits.
         n_train, n_test: number of canvases, each >= 1.
         seed: a non-negative integer.
+        n_val: validation canvases from held-out training garments (0: none; the module's text says why).
+            "train_items" and "val_items" then index the same Fashion-MNIST training split, never the
+            same garment.
 
     Example:
         closet = make_closet(load_fashion_mnist(), n_train=6000, n_test=1000, seed=1)
@@ -85,10 +95,23 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
         raise DataError(
             f"closet: needs 28x28 Fashion-MNIST images, got {fashion.name} images of shape {fashion.x_train.shape[1:]}"
         )
-    train_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
+        raise DataError(f"closet: n_val must be a whole number >= 0, got {n_val!r}")
+    # spawn(3)'s first two children are spawn(2)'s: the test canvases do not depend on n_val
+    train_seq, test_seq, val_seq = np.random.SeedSequence(int(seed)).spawn(3)
+    train_pool = np.arange(len(fashion.y_train))
+    val = None
+    if n_val:
+        train_pool, val_pool = _hold_out_garments(fashion.y_train, np.random.default_rng(val_seq.spawn(1)[0]))
+        x_val, y_val, val_items, val_pos = _make_split(
+            fashion.x_train[val_pool], fashion.y_train[val_pool], n_val, np.random.default_rng(val_seq),
+            f"{fashion.name} held-out train")
+        val = (x_val, y_val, np.where(val_items >= 0, val_pool[val_items.clip(0)], -1), val_pos)
     x_train, y_train, train_items, train_pos = _make_split(
-        fashion.x_train, fashion.y_train, n_train, np.random.default_rng(train_seq), f"{fashion.name} train"
+        fashion.x_train[train_pool], fashion.y_train[train_pool], n_train, np.random.default_rng(train_seq),
+        f"{fashion.name} train"
     )
+    train_items = np.where(train_items >= 0, train_pool[train_items.clip(0)], -1)
     x_test, y_test, test_items, test_pos = _make_split(
         fashion.x_test, fashion.y_test, n_test, np.random.default_rng(test_seq), f"{fashion.name} test"
     )
@@ -99,14 +122,28 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
         x_test=x_test,
         y_test=y_test,
         class_names=CLOSET_CLASSES,
-        source=f"make_closet(seed={seed}) from {fashion.source}",
+        source=f"make_closet(seed={seed}{f', n_val={n_val}' if n_val else ''}) from {fashion.source}",
         meta={
             "train_items": train_items,
             "test_items": test_items,
             "train_positions": train_pos,
             "test_positions": test_pos,
+            **({"val_items": val[2], "val_positions": val[3]} if val else {}),
         },
+        x_val=val[0] if val else None,
+        y_val=val[1] if val else None,
     )
+
+
+def _hold_out_garments(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(training garments, held-out garments): indices into the training split, each sorted; the held-out
+    part is VAL_GARMENT_SHARE of every priced class (unpriced classes are never pasted)."""
+    held = []
+    for cls in PRICES:
+        pool = np.flatnonzero(labels == cls)
+        held.append(rng.permutation(pool)[:max(1, int(round(VAL_GARMENT_SHARE * pool.size)))])
+    held = np.sort(np.concatenate(held))
+    return np.setdiff1d(np.arange(len(labels)), held), held
 
 
 def _positive_int(n: object, name: str) -> int:
@@ -231,6 +268,7 @@ def save_closet(ds: Dataset, out_dir: str | Path, force: bool = False) -> Path:
         "y_test": ds.y_test,
         "class_names": np.array(ds.class_names, dtype=str),
         **{key: np.asarray(value) for key, value in ds.meta.items()},
+        **({"x_val": ds.x_val, "y_val": ds.y_val} if ds.x_val is not None else {}),
     }
     with atomic_path(npz_path) as tmp:
         np.savez_compressed(tmp, **arrays)
@@ -273,7 +311,8 @@ def load_closet(path: str | Path) -> Dataset:
     if not npz_path.exists():
         hint = " (create it with save_closet / the make-closet command)" if path.is_dir() or not path.exists() else ""
         raise DataError(f"{npz_path}: no such file{hint}")
-    arrays = read_npz(npz_path)
+    with_val = _npz_keys(npz_path) >= {"x_val", "y_val"}
+    arrays = read_npz(npz_path, NPZ_KEYS + (("x_val", "y_val") if with_val else ()))
     if "class_names" in arrays:
         names = arrays["class_names"]
         if names.ndim != 1 or names.dtype.kind != "U":
@@ -281,7 +320,7 @@ def load_closet(path: str | Path) -> Dataset:
         class_names = tuple(str(s) for s in names)
     else:
         class_names = CLOSET_CLASSES
-    for split in ("train", "test"):
+    for split in ("train", "test") + (("val",) if with_val else ()):
         validate_split(
             arrays[f"x_{split}"],
             arrays[f"y_{split}"],
@@ -290,14 +329,17 @@ def load_closet(path: str | Path) -> Dataset:
             images_from=f"{npz_path}[x_{split}]",
             labels_from=f"{npz_path}[y_{split}]",
         )
-    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
-        raise DataError(
-            f"{npz_path}: train images are {arrays['x_train'].shape[1:]} but test images {arrays['x_test'].shape[1:]}"
-        )
+    for other in ("test", "val") if with_val else ("test",):
+        if arrays["x_train"].shape[1:] != arrays[f"x_{other}"].shape[1:]:
+            raise DataError(f"{npz_path}: train images are {arrays['x_train'].shape[1:]} but {other} images "
+                            f"{arrays[f'x_{other}'].shape[1:]}")
     meta = {}
     for key in _META_KEYS:
         if key in arrays:
-            n = len(arrays["x_train" if key.startswith("train") else "x_test"])
+            split = key.split("_")[0]
+            if split == "val" and not with_val:
+                continue
+            n = len(arrays[f"x_{split}"])
             value = arrays[key]
             if value.ndim < 2 or value.shape[0] != n or value.shape[1] != MAX_ITEMS or value.dtype.kind not in "iu":
                 raise DataError(
@@ -313,7 +355,20 @@ def load_closet(path: str | Path) -> Dataset:
         class_names=class_names,
         source=f"closet npz {npz_path}",
         meta=meta,
+        x_val=arrays["x_val"] if with_val else None,
+        y_val=arrays["y_val"] if with_val else None,
     )
+
+
+def _npz_keys(path: Path) -> set[str]:
+    """The array names of an .npz, read from its zip directory (read_npz reports a file that is not one)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {name.removesuffix(".npy") for name in archive.namelist()}
+    except (OSError, zipfile.BadZipFile):
+        return set()
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:

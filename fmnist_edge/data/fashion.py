@@ -87,6 +87,10 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str  # human-readable: where it was read from / how it was made
     meta: Mapping[str, np.ndarray] = field(default_factory=dict)  # e.g. closet item indices
+    # A validation set of the dataset's own, apart from x_train (closet canvases of garments that no training
+    # canvas holds); a run uses it with --val-source held-out. None: validation is split off x_train.
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_names", tuple(self.class_names))
