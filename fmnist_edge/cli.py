@@ -90,6 +90,9 @@ _TRAIN_OPTIONS = (
                  help=_default("val_source", "split: --val-split of the training images; held-out: the dataset's "
                                              "own validation set (closet canvases of garments no training canvas "
                                              "holds: data closet --n-val).")),
+    click.option("--fresh-canvases/--no-fresh-canvases", default=None,
+                 help=_default("fresh_canvases", "Closet: compose new training canvases from the training garments "
+                                                 "every epoch (as many as the dataset has) instead of reusing them.")),
     click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs)."),
     click.option("--seed", type=int, default=None, help=_default("seed")),
     click.option("--mixed-precision/--no-mixed-precision", default=None,

@@ -50,6 +50,9 @@ class TrainSettings:
     early_stopping: int | None = None  # patience in epochs on val accuracy; None = train all epochs
     val_split: float = 0.1  # 6,000 images select the best epoch; the 10k test set never does
     val_source: str = "split"  # or "held-out": the dataset's own validation set (VAL_SOURCES says why)
+    # closet only: compose new training canvases from the training garments every epoch instead of reusing a
+    # fixed set (data/closet.py fresh_canvases); a model then cannot learn a canvas, only garments and prices
+    fresh_canvases: bool = False
     limit: int | None = None  # first N training images, for quick runs
     seed: int = 0  # seeds the split, the initial weights, shuffling and augmentation
     mixed_precision: bool = False  # bf16 on CPU (2.4x faster here), fp16 on GPU; off = exact float32
@@ -63,6 +66,9 @@ class TrainSettings:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("augment", self.augment, AUGMENTATIONS)
         _choice("val_source", self.val_source, VAL_SOURCES)
+        if self.fresh_canvases and self.dataset != "closet":
+            raise FmnistEdgeError(f"--fresh-canvases composes closet canvases: it needs --dataset closet (this run's "
+                                  f"is {self.dataset})")
         if not 0.0 < self.photo_share <= 1.0:
             raise FmnistEdgeError(f"--photo-share must be in (0, 1], got {self.photo_share}")
         if self.photo_share != PHOTO_PROBABILITY and self.augment != "photo":

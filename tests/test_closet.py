@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fmnist_edge.data import CANVAS_SHAPE, CLOSET_CLASSES, PRICES, Dataset, load_closet, load_dataset, make_closet, save_closet
-from fmnist_edge.errors import DataError
+from fmnist_edge.errors import DataError, FmnistEdgeError
 
 N_TRAIN, N_TEST = 1800, 450
 
@@ -295,3 +295,47 @@ def test_a_run_validates_on_the_held_out_canvases_only_when_asked(fashion_mnist,
     with pytest.raises(DataError, match="has no validation set of its own; make one with fmnist-edge data closet"):
         open_run_data(resolve_settings("mresnet", dataset="closet", data_dir=str(tmp_path / "plain"),
                                        val_source="held-out"))
+
+
+def test_fresh_canvases_are_new_every_epoch_and_the_same_for_a_seed_and_epoch(fashion_mnist):
+    from fmnist_edge.data.closet import fresh_canvases, training_garments
+
+    held = make_closet(fashion_mnist, n_train=100, n_test=10, seed=2, n_val=20)
+    garments, labels = training_garments(held, fashion_mnist)
+    assert len(garments) == len(fashion_mnist.y_train) - len(set(held.meta["val_items"][held.meta["val_items"] >= 0]))
+
+    def epoch(e):
+        batches = list(fresh_canvases(garments, labels, 100, 32, seed=5, epoch=e))
+        return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+
+    x0, y0 = epoch(0)
+    assert x0.shape == (100, *CANVAS_SHAPE) and x0.dtype == np.uint8 and y0.min() >= 0 and y0.max() < 9
+    np.testing.assert_array_equal(epoch(0)[0], x0)
+    assert not np.array_equal(epoch(1)[0], x0)
+
+
+@pytest.mark.slow
+def test_a_closet_run_trains_on_fresh_canvases(fashion_mnist, tmp_path):
+    from fmnist_edge.stages.train import train
+
+    save_closet(make_closet(fashion_mnist, n_train=256, n_test=64, seed=1, n_val=64), tmp_path / "c")
+    run = train("mlp", tmp_path / "r", dataset="closet", data_dir=str(tmp_path / "c"), fresh_canvases=True,
+                val_source="held-out", epochs=2, batch_size=64, progress="none")
+    assert run.record["settings"]["fresh_canvases"] is True and run.record["epochs_completed"] == 2
+    assert run.record["data"]["train"] == 256 and run.record["data"]["val"] == 64
+    with pytest.raises(FmnistEdgeError, match="--fresh-canvases composes closet canvases"):
+        train("mlp", tmp_path / "f", fresh_canvases=True, epochs=1, progress="none")
+
+
+def test_the_fresh_canvas_pipeline_draws_epoch_after_epoch_from_the_first_epoch(fashion_mnist):
+    """Each pass over the training batches (Keras makes one per epoch) is the next epoch's draw, counted from
+    first_epoch (a resumed run's completed epochs)."""
+    from fmnist_edge.data.closet import fresh_canvases
+    from fmnist_edge.data.pipeline import make_fresh_closet_dataset
+
+    x, y = fashion_mnist.x_train, fashion_mnist.y_train
+    ds = make_fresh_closet_dataset(x, y, 200, 9, 64, seed=3, first_epoch=5)
+    for epoch in (5, 6):
+        images = np.concatenate([batch.numpy() for batch, _ in ds])
+        expected = np.concatenate([canvases for canvases, _ in fresh_canvases(x, y, 200, 64, 3, epoch)])
+        np.testing.assert_array_equal(np.rint(images[..., 0] * 255).astype(np.uint8), expected)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.closet import load_dataset
-from ..data.fashion import Dataset, split_train_val
+from ..data.closet import load_dataset, training_garments
+from ..data.fashion import Dataset, load_fashion_mnist, split_train_val
 from ..errors import DataError
 from ..files import read_json
 from ..settings import CALIBRATION_IMAGES, TrainSettings
@@ -34,6 +34,8 @@ class RunData:
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
+    # --fresh-canvases: the garments every epoch's new training canvases are composed from (images, labels)
+    garments: tuple[np.ndarray, np.ndarray] | None = None
 
     def calibration(self, count: int = CALIBRATION_IMAGES) -> np.ndarray:
         """The first `count` training images (never validation or test images)."""
@@ -46,12 +48,15 @@ def open_run_data(settings) -> RunData:
     data = load_dataset(settings.dataset, settings.data_dir)
     if settings.limit:
         data = data.limit(settings.limit)
+    garments = None
+    if settings.fresh_canvases:  # the Fashion-MNIST of the standard search path: --data-dir names the closet
+        garments = training_garments(data, load_fashion_mnist())
     if settings.val_source == "held-out":
         if data.x_val is None:
             raise DataError(f"--val-source held-out: {data.source} has no validation set of its own; make one with "
                             f"fmnist-edge data closet --n-val 6000 --out DIR, then --data-dir DIR")
-        return RunData(data, data.x_train, data.y_train, data.x_val, data.y_val)
-    return RunData(data, *split_train_val(data.x_train, data.y_train, settings.val_split, settings.seed))
+        return RunData(data, data.x_train, data.y_train, data.x_val, data.y_val, garments)
+    return RunData(data, *split_train_val(data.x_train, data.y_train, settings.val_split, settings.seed), garments)
 
 
 @dataclass

@@ -29,6 +29,7 @@ import importlib.util
 import itertools
 import operator
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -133,6 +134,27 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
         x_val=val[0] if val else None,
         y_val=val[1] if val else None,
     )
+
+
+def fresh_canvases(garments: np.ndarray, labels: np.ndarray, n: int, batch_size: int, seed: int,
+                   epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Epoch `epoch`'s n training canvases, composed anew from `garments`, batch by batch: (uint8 canvases,
+    int64 labels). Deterministic per (seed, epoch): batch b is drawn from the generator seeded
+    (seed, epoch, b), the way make_closet draws a split (balanced prices, non-overlapping places)."""
+    for index, start in enumerate(range(0, n, batch_size)):
+        rng = np.random.default_rng([seed, epoch, index])
+        x, y, _, _ = _make_split(garments, labels, min(batch_size, n - start), rng, "the fresh canvases' garment")
+        yield x, y
+
+
+def training_garments(closet: Dataset, fashion: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The Fashion-MNIST training garments a closet's training canvases may hold: all of them, less those its
+    validation canvases hold (meta "val_items", from make_closet's n_val)."""
+    keep = np.ones(len(fashion.y_train), dtype=bool)
+    held = closet.meta.get("val_items")
+    if held is not None:
+        keep[held[held >= 0]] = False
+    return fashion.x_train[keep], fashion.y_train[keep]
 
 
 def _hold_out_garments(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -84,6 +84,35 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, num_classes: int, batch_size: int, *,
+                              augment: str = "none", seed: int = 0, first_epoch: int = 0, targets=None,
+                              photo_share: float = PHOTO_PROBABILITY):
+    """Training batches of closet canvases composed anew every epoch (data/closet.py fresh_canvases): n
+    canvases per pass, epoch e's drawn from (seed, e). Keras iterates the training set once per epoch,
+    and each pass starts the generator again, so the passes count the epochs from `first_epoch` (a
+    resumed run's completed epochs). Then the same transforms as make_dataset."""
+    import itertools
+
+    from .closet import CANVAS_SHAPE, fresh_canvases
+
+    tf = _tf.tf()
+    epochs = itertools.count(first_epoch)
+    height, width = CANVAS_SHAPE
+
+    def one_epoch():
+        yield from fresh_canvases(garments, labels, n, batch_size, seed, next(epochs))
+
+    ds = tf.data.Dataset.from_generator(one_epoch, output_signature=(
+        tf.TensorSpec((None, height, width), tf.uint8), tf.TensorSpec((None,), tf.int64)))
+    # Keras runs steps_per_execution steps per call: it must know how many batches an epoch has
+    ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
+    transform = _batch_transform(height, width, num_classes, augment, seed, photo_share)
+    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if targets is not None:
+        ds = ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int, photo_share: float):
     tf = _tf.tf()
     if augment not in AUGMENTATIONS:

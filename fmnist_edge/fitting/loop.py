@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from .. import _tf
-from ..data.pipeline import make_dataset
+from ..data.pipeline import make_dataset, make_fresh_closet_dataset
 from .distribution import Distribution, distribute_options
 from ..errors import RunDirError
 from ..artifacts.keras_files import load_trained_run
@@ -47,14 +47,24 @@ def precision_policy(mixed: bool):
 
 def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, num_classes: int,
                  settings, distribution: Distribution, device: str | None = None,
-                 distillation: "Distillation | None" = None):
+                 distillation: "Distillation | None" = None, garments=None, first_epoch: int = 0):
     """(training batches, validation batches or None) as `settings` (a TrainSettings) says: its batch size,
     augmentation and seed; shuffled and augmented for training only; `device`: prefetch there (one GPU);
-    `distillation`: the teachers' soft targets ride with the labels."""
+    `distillation`: the teachers' soft targets ride with the labels. With settings.fresh_canvases, the
+    training batches are len(x_train) closet canvases composed anew each epoch from `garments` (images,
+    labels), counting epochs from `first_epoch`."""
     targets = distillation.add_soft_targets if distillation else None
-    train = distribute_options(make_dataset(x_train, y_train, num_classes, settings.batch_size,
-                                            augment=settings.augment, shuffle=True, seed=settings.seed, device=device,
-                                            targets=targets, photo_share=settings.photo_share), distribution)
+    if settings.fresh_canvases:
+        if garments is None:
+            raise ValueError("fresh_canvases needs the garments to compose canvases from (RunData.garments)")
+        train = make_fresh_closet_dataset(*garments, len(x_train), num_classes, settings.batch_size,
+                                          augment=settings.augment, seed=settings.seed, first_epoch=first_epoch,
+                                          targets=targets, photo_share=settings.photo_share)
+    else:
+        train = make_dataset(x_train, y_train, num_classes, settings.batch_size, augment=settings.augment,
+                             shuffle=True, seed=settings.seed, device=device, targets=targets,
+                             photo_share=settings.photo_share)
+    train = distribute_options(train, distribution)
     val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets),
                              distribution) if len(x_val) else None
     return train, val

@@ -306,7 +306,7 @@ class _Job:
         compile_classifier(model, make_optimizer(s.optimizer, lr), s.label_smoothing)
         keras.utils.set_random_seed(s.seed)
         train_ds, val_ds = fit_datasets(self.x_train, self.y_train, self.x_val, self.y_val, self.data.num_classes, s,
-                                        self.distribution)
+                                        self.distribution, garments=self.view.garments)
         shown = epoch_progress(self.progress, epochs, self._steps_per_epoch())
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         try:

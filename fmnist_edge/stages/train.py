@@ -211,8 +211,10 @@ class _Trainer:
         dist = self.distribution
         # One GPU: batches are prefetched onto it. Several devices: the strategy distributes them itself.
         device = "/gpu:0" if dist.name == "one" and _tf.tf().config.list_physical_devices("GPU") else None
+        # a resumed run's fresh canvases continue with the next epoch's draw
         train_ds, val_ds = fit_datasets(x_train, y_train, x_val, y_val, self.data.num_classes, s, dist, device,
-                                        self.distillation)
+                                        self.distillation, garments=self.view.garments,
+                                        first_epoch=self.record.get("epochs_completed", 0))
         steps_per_epoch = math.ceil(len(x_train) / s.batch_size)
         lr_scale = dist.replicas if self.scale_lr else 1
 
