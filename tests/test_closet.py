@@ -339,3 +339,15 @@ def test_the_fresh_canvas_pipeline_draws_epoch_after_epoch_from_the_first_epoch(
         images = np.concatenate([batch.numpy() for batch, _ in ds])
         expected = np.concatenate([canvases for canvases, _ in fresh_canvases(x, y, 200, 64, 3, epoch)])
         np.testing.assert_array_equal(np.rint(images[..., 0] * 255).astype(np.uint8), expected)
+
+
+def test_a_closet_whose_canvases_do_not_match_their_garments_is_refused(fashion_mnist, tmp_path):
+    good = make_closet(fashion_mnist, n_train=80, n_test=20, seed=4, n_val=20)
+    save_closet(good, tmp_path / "good")
+    assert len(load_dataset("closet", tmp_path / "good").x_train) == 80  # checked, and accepted
+    for split in ("train", "val", "test"):
+        bad = make_closet(fashion_mnist, n_train=80, n_test=20, seed=4, n_val=20)
+        getattr(bad, f"x_{split}")[3, 10:20, 10:20] ^= 0xFF  # one canvas edited
+        save_closet(bad, tmp_path / split)
+        with pytest.raises(DataError, match=rf"{split} canvas 3 is not the garments its record names"):
+            load_dataset("closet", tmp_path / split)

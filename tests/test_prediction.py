@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from fmnist_edge.errors import FmnistEdgeError
 from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
 from fmnist_edge.photo.decode import read_model_inputs
@@ -160,3 +161,22 @@ def test_predict_never_imports_tensorflow(exported, pngs):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "no TF" and result.stdout.count("%") == 3
+
+
+def test_a_closet_model_refuses_a_picture_that_is_not_a_canvas_and_takes_one_that_is(tmp_path):
+    """The photo conversion frames one garment for 28x28 models; the closet model (64x128) says what it takes."""
+    from PIL import Image
+
+    from fmnist_edge import zoo
+    from fmnist_edge.data import load_fashion_mnist, make_closet
+
+    photo = tmp_path / "shirt.png"
+    Image.fromarray(np.full((300, 200), 200, np.uint8)).save(photo)
+    with pytest.raises(FmnistEdgeError, match=r"shirt.png: a 200x300 picture; this model takes 128x64 canvases as "
+                                              r"they are \(a closet canvas of 2-4 garments"):
+        predict(zoo.get("mresnet-closet").verified_path(), [photo])
+    canvas = tmp_path / "canvas.png"
+    closet = make_closet(load_fashion_mnist(), n_train=1, n_test=1, seed=0)
+    Image.fromarray(closet.x_test[0]).save(canvas)
+    (answer,) = predict(zoo.get("mresnet-closet").verified_path(), [canvas])
+    assert answer.top[0].label.startswith("$")

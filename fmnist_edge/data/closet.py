@@ -382,6 +382,32 @@ def load_closet(path: str | Path) -> Dataset:
     )
 
 
+CHECKED_CANVASES = 64  # per split: enough to catch a mismatched or edited set, cheap to rebuild
+
+
+def check_canvases(closet: Dataset, fashion: Dataset) -> None:
+    """Refuse a closet whose canvases are not the garments its meta records, pasted where it says: the first
+    CHECKED_CANVASES of each split rebuilt from `fashion` (a file of canvases made from another Fashion-MNIST,
+    or canvases and meta of different sets, would otherwise train silently on a wrong task)."""
+    for split, images, source in (("train", closet.x_train, fashion.x_train), ("val", closet.x_val, fashion.x_train),
+                                  ("test", closet.x_test, fashion.x_test)):
+        items, positions = closet.meta.get(f"{split}_items"), closet.meta.get(f"{split}_positions")
+        if images is None or items is None or positions is None:
+            continue
+        for i in range(min(CHECKED_CANVASES, len(images))):
+            rebuilt = np.zeros(CANVAS_SHAPE, np.uint8)
+            for item, (top, left) in zip(items[i], positions[i]):
+                if item >= 0:
+                    if item >= len(source):
+                        raise DataError(f"{closet.source}: {split} canvas {i} records garment {item}, beyond the "
+                                        f"{len(source):,} of {fashion.source}")
+                    rebuilt[top:top + IMAGE_HW[0], left:left + IMAGE_HW[1]] = source[item]
+            if not np.array_equal(rebuilt, images[i]):
+                raise DataError(f"{closet.source}: {split} canvas {i} is not the garments its record names, pasted "
+                                f"where it says (made from another Fashion-MNIST, or edited?); make the set again "
+                                f"with fmnist-edge data closet")
+
+
 def _npz_keys(path: Path) -> set[str]:
     """The array names of an .npz, read from its zip directory (read_npz reports a file that is not one)."""
     import zipfile
@@ -411,7 +437,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
         if data_dir is not None and str(data_dir) != "":
             path = Path(data_dir).expanduser()
             if (path / NPZ_NAME).is_file() or (path.is_file() and _is_closet_npz(path)):
-                return load_closet(path)
+                closet = load_closet(path)
+                check_canvases(closet, load_fashion_mnist())
+                return closet
         return make_closet(load_fashion_mnist(data_dir))
     raise DataError(f"unknown dataset {name!r} (choose one of: fashion, closet)")
 

@@ -53,6 +53,10 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
     grey = _read_picture(path)
     if grey.shape == size:
         return [ModelInput(str(path), *conversion.negate_if_light(grey, invert))]
+    if size[0] != size[1]:  # the conversion frames one garment in a square: a canvas model takes its own size only
+        raise DataError(f"{path}: a {grey.shape[1]}x{grey.shape[0]} picture; this model takes {size[1]}x{size[0]} "
+                        f"canvases as they are (a closet canvas of 2-4 garments, as fmnist-edge data closet makes "
+                        f"them); the photo conversion frames one garment, for the 28x28 garment models")
     note = None
     if min(grey.shape) < min(size):
         note = f"a small picture ({grey.shape[1]}x{grey.shape[0]} px): upscaled to {size[1]}x{size[0]}"
