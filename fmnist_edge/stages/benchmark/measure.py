@@ -57,11 +57,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     for _ in range(spec["warmup"]):
         run(single)
-    latencies = np.empty(spec["runs"], dtype=np.float64)
-    for i in range(spec["runs"]):
-        started = time.perf_counter_ns()
-        run(single)
-        latencies[i] = _ms(time.perf_counter_ns() - started)
+    latencies = _timed_calls(run, single, spec["runs"])
 
     batch = x_test[: spec["batch"]]
     run(batch)  # resize and warm up at the batch size
@@ -93,6 +89,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _timed_calls(call, image: np.ndarray, runs: int) -> np.ndarray:
+    """Milliseconds of `runs` calls of call(image), each timed on its own."""
+    latencies = np.empty(runs, dtype=np.float64)
+    for i in range(runs):
+        started = time.perf_counter_ns()
+        call(image)
+        latencies[i] = _ms(time.perf_counter_ns() - started)
+    return latencies
+
+
 def single_image_latency(path: str | Path, image: np.ndarray, *, runs: int = 200, warmup: int = 20) -> dict[str, float]:
     """p50 and p90 milliseconds of one-image calls of the model file in its runtime on one thread, in this
     process (`fmnist-edge models --latency`; bench measures each file in a process of its own)."""
@@ -101,11 +107,7 @@ def single_image_latency(path: str | Path, image: np.ndarray, *, runs: int = 200
     model = runtime.load_model(path, num_threads=1)
     for _ in range(warmup):
         model.predict(image)
-    latencies = np.empty(runs, dtype=np.float64)
-    for i in range(runs):
-        started = time.perf_counter_ns()
-        model.predict(image)
-        latencies[i] = _ms(time.perf_counter_ns() - started)
+    latencies = _timed_calls(model.predict, image, runs)
     return {"p50": float(np.percentile(latencies, 50)), "p90": float(np.percentile(latencies, 90)), "runs": runs}
 
 
