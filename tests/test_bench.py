@@ -227,6 +227,35 @@ reference = "export/model_fp32.tflite"
     assert f"accuracy {100 * accuracy:.2f}%" in result.output and "4 of 4 limits hold" in result.output
 
 
+def test_check_scores_identical_bytes_once_whatever_the_path(budget_dir, monkeypatch):
+    from fmnist_edge.stages.benchmark import budget as budget_module
+
+    # The zoo's files are byte copies of shipped exports: one accuracy measurement serves both entries.
+    shutil.copy(budget_dir / "export" / "model_int8.tflite", budget_dir / "copy.tflite")
+    scored = []
+    real = budget_module._accuracy
+    monkeypatch.setattr(budget_module, "_accuracy", lambda target, *a: scored.append(target.name) or real(target, *a))
+    budget = _write(budget_dir, """
+[[model]]
+file = "export/model_int8.tflite"
+min_accuracy = 0.01
+
+[[model]]
+file = "copy.tflite"
+min_accuracy = 0.01
+
+[[model]]
+file = "export/model_fp32.tflite"
+min_accuracy = 0.01
+""")
+    result = CliRunner().invoke(cli, ["check", "--budget", budget])
+    assert result.exit_code == 0, result.output
+    assert sorted(scored) == ["model_fp32.tflite", "model_int8.tflite"]
+    accuracies = [line.split("accuracy ")[1].split("%")[0] for line in result.output.splitlines()
+                  if line.startswith("PASS")]
+    assert len(accuracies) == 3 and accuracies[0] == accuracies[1]
+
+
 def test_check_times_a_closet_model_on_its_own_input_size(tmp_path):
     from fmnist_edge.formats.conversion import to_tflite
 

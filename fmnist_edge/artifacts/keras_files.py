@@ -61,11 +61,7 @@ def load_keras_model(path: str | Path, *, quantized: bool = False):
         quantized: load tfmot's quantization-aware layers (QAT and prune+QAT models).
     """
     path = Path(path)
-    if not path.is_file():
-        raise RunDirError(f"{path}: no such model file")
-    kind = _keras_format(path)
-    config = _zip_config(path) if kind == "zip" else _hdf5_config(path)
-    _check_config(path, config)
+    kind = check_keras_file(path)
     keras = _tf.keras()
     scope = _tf.tfmot().quantization.keras.quantize_scope() if quantized else contextlib.nullcontext()
     try:
@@ -75,6 +71,18 @@ def load_keras_model(path: str | Path, *, quantized: bool = False):
             return keras.models.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise RunDirError(f"{path}: cannot load the model ({one_line(exc)[:200]})") from None
+
+
+def check_keras_file(path: str | Path) -> str:
+    """Refuse a Keras file whose stored config holds anything but Keras' and tfmot's own classes, without
+    loading it (RunDirError naming the file and what is wrong); returns its container kind, "zip" or "hdf5".
+    For a command that loads the model later, in another process: it refuses before spending any time."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"{path}: no such model file")
+    kind = _keras_format(path)
+    _check_config(path, _zip_config(path) if kind == "zip" else _hdf5_config(path))
+    return kind
 
 
 def _keras_format(path: Path) -> str:

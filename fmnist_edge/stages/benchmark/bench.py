@@ -170,6 +170,10 @@ def collect(target: Path) -> list[Artifact]:
     settings = TrainSettings.from_dict(run_dir.read_run()["settings"])
     metrics = read_json(run_dir.metrics) if run_dir.metrics.exists() else {}
     params = metrics.get("params")
+    # The Keras model is loaded in the measuring process, after the baseline's rows: refuse it here first.
+    from ...artifacts.keras_files import check_keras_file
+
+    check_keras_file(run_dir.require_model())
     files = [("keras", run_dir.require_model())]
     # export/model.json names every exported file and its format: bench reads the record, not the exporter.
     exported = read_json(run_dir.export_record) if run_dir.export_record.is_file() else {}
