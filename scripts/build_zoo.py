@@ -32,6 +32,7 @@ ENTRIES = {
     "vgg198k": "vgg198k-best",
     "edge-s": "edge-s-best",
     "edge-s-photo": "edge-s-photo",
+    "res-t": "res-t-best",
     "vgg-t": "vgg-t-best",
     "mresnet-closet": "mresnet-paper",
 }
@@ -41,7 +42,7 @@ ENTRIES = {
 # dynamic batch): `fmnist-edge demo --zoo NAME`. Only the demos' model, to keep the wheel small.
 PAGE_MODELS = ("vgg-a-photo",)
 # Runs whose QAT fine-tuning took options beyond the defaults (res-s: its lr / 10 = 0.01 cost 0.83 points).
-QAT_OPTIONS = {"res-s-best": " --lr 0.0005"}
+QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-t-best": " --lr 0.0005"}
 
 
 def page_file(name: str, folder: Path, exported: dict) -> dict:
