@@ -24,4 +24,7 @@ def test_kotlin_conversion_reproduces_every_golden_vector(tmp_path):
                              str(ROOT / "tests/golden/preprocess")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     cases = len(list((ROOT / "tests/golden/preprocess").glob("*.png")))
+    converted = len(list((ROOT / "tests/golden/preprocess").glob("*.expected.txt")))
     assert f"{cases} passed, 0 failed" in result.stdout.splitlines()
+    # The spec's integer steps and its ordered double arithmetic leave no room for a port to differ.
+    assert f"kotlin conversion: {converted} of {cases} golden pictures byte-identical" in result.stdout.splitlines()

@@ -23,9 +23,13 @@ from ..errors import DataError
 # below 2 x WORK_SHORT_SIDE: enough pixels to frame a garment that covers a third of the
 # frame, few enough to stay within a few milliseconds.
 WORK_SHORT_SIDE = 96
-# Step 3: the background is read from the four corner patches, each this fraction of the
-# short side (a garment seldom reaches into a corner; a patch is large enough to ignore noise).
-CORNER_FRACTION = 10  # patch side = max(2, short // CORNER_FRACTION)
+# Step 3: the background is a surface fitted to the picture's border band, this fraction of the
+# short side wide: a level, a tilt in x and y (a lighting gradient) and a radial fall-off about the
+# frame's centre (a lens's vignette, which a blend of the corners read as one uniform dark wall).
+BAND_FRACTION = 20  # band width = max(1, short // BAND_FRACTION)
+# Step 3: band pixels further than max(TRIM, 4 x the fit's median residual) from the fit are left
+# out of the refit (a garment running off an edge, an object lying on the band).
+TRIM = 24
 # Step 4: a pixel belongs to the foreground when it differs from the background by more than
 # max(MIN_THRESHOLD, NOISE_FACTOR x the border's median absolute difference).
 MIN_THRESHOLD = 16
@@ -52,7 +56,7 @@ class Converted:
     inverted: bool  # the garment was darker than its background, so it was negated
     box: tuple[int, int, int, int]  # top, left, bottom, right (exclusive) in the reduced picture
     reduction: int  # the block size of step 2
-    background: tuple[int, int, int, int]  # corner medians: top-left, top-right, bottom-left, bottom-right
+    background: tuple[int, int, int, int]  # the fitted background at the corners: top-left, top-right, bottom-left, bottom-right
     threshold: int
 
 
@@ -126,13 +130,13 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     k = reduction_factor(*grey.shape)
     small = block_average(grey, k).astype(np.int64)
     h, w = small.shape
-    corners = _corner_medians(small)
-    background = _bilinear_background(corners, h, w)
+    background = _fitted_background(small)
+    corners = (int(background[0, 0]), int(background[0, -1]), int(background[-1, 0]), int(background[-1, -1]))
     diff = small - background  # signed: the garment's difference from the wall behind it
 
     # Step 4: the threshold from the noise on the picture's border ring.
     ring = np.concatenate([diff[0], diff[-1], diff[1:-1, 0], diff[1:-1, -1]]) if h > 1 and w > 1 else diff.ravel()
-    noise = int(np.sort(np.abs(ring))[(len(ring) - 1) // 2])  # lower median: an element, no averaging
+    noise = _lower_median(np.abs(ring))
     threshold = max(MIN_THRESHOLD, NOISE_FACTOR * noise)
     mask = _open3(np.abs(diff) > threshold)
 
@@ -163,24 +167,90 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold)
 
 
-def _corner_medians(small: np.ndarray) -> tuple[int, int, int, int]:
+def _lower_median(values: np.ndarray) -> int:
+    """The lower median: sorted ascending, element (count - 1) // 2 (an element: integer arithmetic stays integer)."""
+    return int(np.sort(values, axis=None)[(values.size - 1) // 2])
+
+
+def _surface_terms(ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> list[np.ndarray]:
+    """Step 3's four terms at pixels (ys, xs), integers: 1, u, v and q (u, v: twice the offset from the centre;
+    q: the squared radius, each axis scaled to the frame's shape, so that a lens's circular fall-off is one term)."""
+    u = 2 * xs.astype(np.int64) - (w - 1)
+    v = 2 * ys.astype(np.int64) - (h - 1)
+    q = (u * u * (h - 1) * (h - 1) + v * v * (w - 1) * (w - 1)) // max(1, (w - 1) * (h - 1))
+    return [np.ones_like(u), u, v, q]
+
+
+def _fitted_background(small: np.ndarray) -> np.ndarray:
+    """Step 3: the background surface c0 + c1 u + c2 v + c3 q fitted to the border band, rounded half up.
+
+    Least squares over the band, then robust to what lies on it: five fits (the whole band, and the band
+    without each of its four sides, for a garment running off one edge) are scored by the lower median of
+    their residuals over the whole band; the best one's outliers are left out and the fit is made again,
+    twice. Sums are exact integers; the 4x4 solve is written out so the ports reproduce it bit for bit.
+    """
     h, w = small.shape
-    p = max(2, min(h, w) // CORNER_FRACTION)
-    p_h, p_w = min(p, h), min(p, w)
-    patches = (small[:p_h, :p_w], small[:p_h, w - p_w:], small[h - p_h:, :p_w], small[h - p_h:, w - p_w:])
-    # The lower median (an element of the patch) keeps the arithmetic integer.
-    return tuple(int(np.sort(patch, axis=None)[(patch.size - 1) // 2]) for patch in patches)
+    b = max(1, min(h, w) // BAND_FRACTION)
+    ys, xs = np.nonzero(_band(h, w, b))
+    level = small[ys, xs].astype(np.int64)
+    terms = _surface_terms(ys, xs, h, w)
+    best = None
+    for left_out in (np.zeros(len(level), bool), ys < b, ys >= h - b, xs < b, xs >= w - b):
+        residual = np.abs(level - _evaluate(_least_squares(terms, level, ~left_out), terms))
+        score = _lower_median(residual)
+        if best is None or score < best[0]:
+            best = (score, residual)
+    keep = best[1] <= max(TRIM, 4 * best[0])
+    for _ in range(2):
+        coefficients = _least_squares(terms, level, keep)
+        residual = np.abs(level - _evaluate(coefficients, terms))
+        keep = residual <= max(TRIM, 4 * _lower_median(residual[keep]))
+    yy, xx = np.mgrid[0:h, 0:w]
+    return _evaluate(coefficients, _surface_terms(yy, xx, h, w))
 
 
-def _bilinear_background(corners: tuple[int, int, int, int], h: int, w: int) -> np.ndarray:
-    """Step 3: the background as a bilinear blend of the corner medians, rounded half up (integers only)."""
-    c00, c01, c10, c11 = corners
-    y = np.arange(h, dtype=np.int64)[:, None]
-    x = np.arange(w, dtype=np.int64)[None, :]
-    hy, wx = max(h - 1, 1), max(w - 1, 1)
-    total = (c00 * (hy - y) * (wx - x) + c01 * (hy - y) * x + c10 * y * (wx - x) + c11 * y * x)
-    denominator = hy * wx
-    return (2 * total + denominator) // (2 * denominator)
+def _band(h: int, w: int, b: int) -> np.ndarray:
+    band = np.zeros((h, w), bool)
+    band[:b] = band[h - b:] = True
+    band[:, :b] = band[:, w - b:] = True
+    return band
+
+
+def _least_squares(terms: list[np.ndarray], level: np.ndarray, keep: np.ndarray) -> list[float]:
+    """The coefficients minimizing the squared residual over the kept pixels: the normal equations (exact
+    integer sums, then doubles), Gaussian elimination with partial pivoting (the first largest pivot), a
+    zero pivot's coefficient 0."""
+    n = len(terms)
+    kept = [t[keep] for t in terms]
+    rows = [[float(int((kept[i] * kept[j]).sum())) for j in range(n)] + [float(int((kept[i] * level[keep]).sum()))]
+            for i in range(n)]
+    for col in range(n):
+        pivot = col
+        for r in range(col + 1, n):
+            if abs(rows[r][col]) > abs(rows[pivot][col]):
+                pivot = r
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        if rows[col][col] == 0.0:
+            continue
+        for r in range(col + 1, n):
+            factor = rows[r][col] / rows[col][col]
+            for c in range(col, n + 1):
+                rows[r][c] = rows[r][c] - factor * rows[col][c]
+    solution = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        total = rows[r][n]
+        for c in range(r + 1, n):
+            total = total - rows[r][c] * solution[c]
+        solution[r] = total / rows[r][r] if rows[r][r] != 0.0 else 0.0
+    return solution
+
+
+def _evaluate(coefficients: list[float], terms: list[np.ndarray]) -> np.ndarray:
+    """((c0 + c1 u) + c2 v) + c3 q in doubles, in that order, rounded half up to integers."""
+    c0, c1, c2, c3 = coefficients
+    value = c0 * terms[0].astype(np.float64) + c1 * terms[1].astype(np.float64)
+    value = value + c2 * terms[2].astype(np.float64) + c3 * terms[3].astype(np.float64)
+    return np.floor(value + 0.5).astype(np.int64)
 
 
 def _shifted(mask: np.ndarray, dy: int, dx: int, fill: bool) -> np.ndarray:

@@ -16,16 +16,18 @@ import numpy as np
 from PIL import Image
 
 from fmnist_edge.data import load_fashion_mnist
-from fmnist_edge.photo.render import render_photo
+from fmnist_edge.photo.render import CARELESS, render_photo
 from fmnist_edge.photo.conversion import NoGarmentError, grey_pixels, negate_if_light, to_model_input
 
 HERE = Path(__file__).parent / "preprocess"
 SIZE = (28, 28)
 
 
-def _rendered(data, index: int, max_side: int) -> Image.Image:
-    """A rendered photo of test garment `index`, shrunk so its long side is at most max_side (small files)."""
-    photo = render_photo(data.x_test[index], np.random.default_rng([7, index]), index)
+def _rendered(data, index: int, max_side: int, careless: str | None = None) -> Image.Image:
+    """A rendered photo of test garment `index` (with one careless condition), shrunk so its long side is at
+    most max_side (small files)."""
+    extra = np.random.default_rng([7, index, 1 + CARELESS.index(careless)]) if careless else None
+    photo = render_photo(data.x_test[index], np.random.default_rng([7, index]), index, careless, extra)
     image = photo.image
     scale = max_side / max(image.size)
     if scale < 1:
@@ -64,6 +66,10 @@ def pictures(data) -> dict[str, Image.Image]:
     # Nothing to find: a uniform picture, and a picture of pure noise.
     cases["19_uniform"] = Image.fromarray(np.full((64, 80, 3), (200, 190, 170), np.uint8), "RGB")
     cases["20_noise_only"] = Image.fromarray(np.random.default_rng(20).integers(0, 256, (60, 60), np.uint8), "L")
+    # One case per careless condition (a crooked phone, a vignette with a flash hot spot, ...), at full size
+    # where it is small enough, so the fitted background meets vignettes, edge garments and objects.
+    for i, careless in enumerate(CARELESS, start=21):
+        cases[f"{i:02d}_careless_{careless}"] = _rendered(data, i, 320, careless)
     return cases
 
 

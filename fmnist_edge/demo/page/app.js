@@ -187,7 +187,8 @@ window.closet = {
   async convert(base64) {
     try {
       const converted = await convert(await decodePicture(new Blob([fromBase64(base64)])));
-      return {image: Array.from(converted.image), inverted: converted.inverted};
+      const {inverted, box, reduction, background, threshold} = converted;
+      return {image: Array.from(converted.image), inverted, box, reduction, background, threshold};
     } catch (error) {
       return {error: error.message, noGarment: error instanceof NoGarmentError};
     }

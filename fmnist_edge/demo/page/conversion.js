@@ -8,7 +8,8 @@
 // same order as the Python and Kotlin code, so the results agree to the bit.
 
 export const WORK_SHORT_SIDE = 96;
-export const CORNER_FRACTION = 10;
+export const BAND_FRACTION = 20;
+export const TRIM = 24;
 export const MIN_THRESHOLD = 16;
 export const NOISE_FACTOR = 4;
 export const BRIDGE_FRACTION = 40;
@@ -70,23 +71,11 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
     }
   }
 
-  // Step 3: the background, a bilinear blend of the corner medians.
-  const p = Math.max(2, Math.floor(Math.min(h, w) / CORNER_FRACTION));
-  const ph = Math.min(p, h), pw = Math.min(p, w);
-  const corners = [
-    patchMedian(small, w, 0, 0, ph, pw), patchMedian(small, w, 0, w - pw, ph, pw),
-    patchMedian(small, w, h - ph, 0, ph, pw), patchMedian(small, w, h - ph, w - pw, ph, pw),
-  ];
-  const hy = Math.max(h - 1, 1), wx = Math.max(w - 1, 1);
+  // Step 3: the background, a surface fitted to the border band.
+  const background = fittedBackground(small, h, w);
+  const corners = [background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1]];
   const diff = new Int32Array(h * w);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const t = corners[0] * (hy - y) * (wx - x) + corners[1] * (hy - y) * x + corners[2] * y * (wx - x) +
-        corners[3] * y * x;
-      const bg = Math.floor((2 * t + hy * wx) / (2 * hy * wx));
-      diff[y * w + x] = small[y * w + x] - bg;
-    }
-  }
+  for (let i = 0; i < h * w; i++) diff[i] = small[i] - background[i];
 
   // Step 4: the threshold from the noise on the border ring.
   const ring = [];
@@ -163,11 +152,87 @@ function exactSize(grey, h, w, invert) {
   return {image, height: h, width: w, inverted: flip, box: null, reduction: 1, background: null, threshold: 0};
 }
 
-function patchMedian(pixels, w, top, left, ph, pw) {
-  const values = [];
-  for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) values.push(pixels[(top + y) * w + left + x]);
-  values.sort((a, b) => a - b);
-  return values[Math.floor((values.length - 1) / 2)]; // the lower median: an element, no averaging
+function lowerMedian(values) {
+  const sorted = Array.from(values).sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]; // an element, no averaging
+}
+
+/** Step 3's four terms at (y, x): 1, u, v, q (integers). */
+function surfaceTerms(y, x, h, w) {
+  const u = 2 * x - (w - 1), v = 2 * y - (h - 1);
+  const q = Math.floor((u * u * (h - 1) * (h - 1) + v * v * (w - 1) * (w - 1)) / Math.max(1, (w - 1) * (h - 1)));
+  return [1, u, v, q];
+}
+
+/** ((c0 + c1 u) + c2 v) + c3 q, rounded half up. */
+function evaluate(c, t) {
+  return Math.floor(c[0] * t[0] + c[1] * t[1] + c[2] * t[2] + c[3] * t[3] + 0.5);
+}
+
+/** Least squares over the kept pixels: exact integer normal equations, Gaussian elimination with partial pivoting. */
+function leastSquares(terms, level, keep) {
+  const n = 4;
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Array(n + 1).fill(0);
+    for (let p = 0; p < level.length; p++) {
+      if (!keep[p]) continue;
+      for (let j = 0; j < n; j++) row[j] += terms[p][i] * terms[p][j];
+      row[n] += terms[p][i] * level[p];
+    }
+    rows.push(row);
+  }
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(rows[r][col]) > Math.abs(rows[pivot][col])) pivot = r;
+    [rows[col], rows[pivot]] = [rows[pivot], rows[col]];
+    if (rows[col][col] === 0) continue;
+    for (let r = col + 1; r < n; r++) {
+      const factor = rows[r][col] / rows[col][col];
+      for (let c = col; c <= n; c++) rows[r][c] = rows[r][c] - factor * rows[col][c];
+    }
+  }
+  const solution = new Array(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let total = rows[r][n];
+    for (let c = r + 1; c < n; c++) total = total - rows[r][c] * solution[c];
+    solution[r] = rows[r][r] !== 0 ? total / rows[r][r] : 0;
+  }
+  return solution;
+}
+
+/** Step 3: the background c0 + c1 u + c2 v + c3 q fitted to the border band, robust to what lies on it. */
+function fittedBackground(small, h, w) {
+  const b = Math.max(1, Math.floor(Math.min(h, w) / BAND_FRACTION));
+  const ys = [], xs = [], level = [], terms = [];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (y < b || y >= h - b || x < b || x >= w - b) {
+        ys.push(y); xs.push(x); level.push(small[y * w + x]); terms.push(surfaceTerms(y, x, h, w));
+      }
+    }
+  }
+  const m = level.length;
+  const residuals = (c) => level.map((g, p) => Math.abs(g - evaluate(c, terms[p])));
+  const leftOut = [() => false, (p) => ys[p] < b, (p) => ys[p] >= h - b, (p) => xs[p] < b, (p) => xs[p] >= w - b];
+  let bestScore = -1, bestResidual = null;
+  for (const out of leftOut) {
+    const keep = Array.from({length: m}, (_, p) => !out(p));
+    const residual = residuals(leastSquares(terms, level, keep));
+    const score = lowerMedian(residual);
+    if (bestScore < 0 || score < bestScore) { bestScore = score; bestResidual = residual; }
+  }
+  let keep = bestResidual.map((r) => r <= Math.max(TRIM, 4 * bestScore));
+  let coefficients = null;
+  for (let round = 0; round < 2; round++) {
+    coefficients = leastSquares(terms, level, keep);
+    const residual = residuals(coefficients);
+    const limit = Math.max(TRIM, 4 * lowerMedian(residual.filter((_, p) => keep[p])));
+    keep = residual.map((r) => r <= limit);
+  }
+  const background = new Int32Array(h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) background[y * w + x] = evaluate(coefficients, surfaceTerms(y, x, h, w));
+  return background;
 }
 
 /** 3x3 erosion; outside the picture counts as foreground. */

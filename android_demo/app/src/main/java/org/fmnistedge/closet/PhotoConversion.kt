@@ -6,7 +6,8 @@
 package org.fmnistedge.closet
 
 const val WORK_SHORT_SIDE = 96
-const val CORNER_FRACTION = 10
+const val BAND_FRACTION = 20
+const val TRIM = 24
 const val MIN_THRESHOLD = 16
 const val NOISE_FACTOR = 4
 const val BRIDGE_FRACTION = 40
@@ -28,7 +29,7 @@ class Converted(
     val inverted: Boolean,
     val box: IntArray?,        // top, left, bottom, right (exclusive) in the reduced picture; null at step 0
     val reduction: Int,
-    val background: IntArray?, // corner medians: top-left, top-right, bottom-left, bottom-right
+    val background: IntArray?, // the fitted background at the corners: top-left, top-right, bottom-left, bottom-right
     val threshold: Int,
 )
 
@@ -65,23 +66,10 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
         small[y * w + x] = ((sum + (k * k) / 2) / (k * k)).toInt()
     }
 
-    // Step 3: the background, a bilinear blend of the corner medians.
-    val p = maxOf(2, minOf(h, w) / CORNER_FRACTION)
-    val ph = minOf(p, h)
-    val pw = minOf(p, w)
-    val corners = intArrayOf(
-        patchMedian(small, w, 0, 0, ph, pw), patchMedian(small, w, 0, w - pw, ph, pw),
-        patchMedian(small, w, h - ph, 0, ph, pw), patchMedian(small, w, h - ph, w - pw, ph, pw),
-    )
-    val hy = maxOf(h - 1, 1).toLong()
-    val wx = maxOf(w - 1, 1).toLong()
-    val diff = IntArray(h * w)
-    for (y in 0 until h) for (x in 0 until w) {
-        val t = corners[0] * (hy - y) * (wx - x) + corners[1] * (hy - y) * x + corners[2] * y * (wx - x) +
-            corners[3].toLong() * y * x
-        val bg = ((2 * t + hy * wx) / (2 * hy * wx)).toInt()
-        diff[y * w + x] = small[y * w + x] - bg
-    }
+    // Step 3: the background, a surface fitted to the border band.
+    val background = fittedBackground(small, h, w)
+    val corners = intArrayOf(background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1])
+    val diff = IntArray(h * w) { small[it] - background[it] }
 
     // Step 4: the threshold from the noise on the border ring.
     val ring = ArrayList<Int>()
@@ -158,11 +146,90 @@ private fun exactSize(grey: IntArray, h: Int, w: Int, invert: Invert): Converted
     return Converted(image, h, w, flip, null, 1, null, 0)
 }
 
-private fun patchMedian(pixels: IntArray, w: Int, top: Int, left: Int, ph: Int, pw: Int): Int {
-    val values = IntArray(ph * pw)
-    for (y in 0 until ph) for (x in 0 until pw) values[y * pw + x] = pixels[(top + y) * w + left + x]
-    values.sort()
-    return values[(values.size - 1) / 2]  // the lower median: an element, no averaging
+private fun lowerMedian(values: IntArray): Int {
+    val sorted = values.copyOf()
+    sorted.sort()
+    return sorted[(sorted.size - 1) / 2]  // an element, no averaging
+}
+
+/** Step 3's four terms at (y, x): 1, u, v, q (integers). */
+private fun surfaceTerms(y: Int, x: Int, h: Int, w: Int): LongArray {
+    val u = 2L * x - (w - 1)
+    val v = 2L * y - (h - 1)
+    val hh = (h - 1).toLong()
+    val ww = (w - 1).toLong()
+    val q = (u * u * hh * hh + v * v * ww * ww) / maxOf(1L, ww * hh)
+    return longArrayOf(1L, u, v, q)
+}
+
+/** ((c0 + c1 u) + c2 v) + c3 q, rounded half up. */
+private fun evaluate(c: DoubleArray, t: LongArray): Int =
+    Math.floor(c[0] * t[0].toDouble() + c[1] * t[1].toDouble() + c[2] * t[2].toDouble() + c[3] * t[3].toDouble() + 0.5).toInt()
+
+/** Least squares over the kept pixels: exact integer normal equations, Gaussian elimination with partial pivoting. */
+private fun leastSquares(terms: Array<LongArray>, level: IntArray, keep: BooleanArray): DoubleArray {
+    val n = 4
+    val sums = Array(n) { LongArray(n + 1) }
+    for (p in level.indices) {
+        if (!keep[p]) continue
+        for (i in 0 until n) {
+            for (j in 0 until n) sums[i][j] += terms[p][i] * terms[p][j]
+            sums[i][n] += terms[p][i] * level[p]
+        }
+    }
+    val rows = Array(n) { i -> DoubleArray(n + 1) { j -> sums[i][j].toDouble() } }
+    for (col in 0 until n) {
+        var pivot = col
+        for (r in col + 1 until n) if (Math.abs(rows[r][col]) > Math.abs(rows[pivot][col])) pivot = r
+        val swap = rows[col]; rows[col] = rows[pivot]; rows[pivot] = swap
+        if (rows[col][col] == 0.0) continue
+        for (r in col + 1 until n) {
+            val factor = rows[r][col] / rows[col][col]
+            for (c in col..n) rows[r][c] = rows[r][c] - factor * rows[col][c]
+        }
+    }
+    val solution = DoubleArray(n)
+    for (r in n - 1 downTo 0) {
+        var total = rows[r][n]
+        for (c in r + 1 until n) total = total - rows[r][c] * solution[c]
+        solution[r] = if (rows[r][r] != 0.0) total / rows[r][r] else 0.0
+    }
+    return solution
+}
+
+/** Step 3: the background c0 + c1 u + c2 v + c3 q fitted to the border band, robust to what lies on it. */
+private fun fittedBackground(small: IntArray, h: Int, w: Int): IntArray {
+    val b = maxOf(1, minOf(h, w) / BAND_FRACTION)
+    val ys = ArrayList<Int>()
+    val xs = ArrayList<Int>()
+    for (y in 0 until h) for (x in 0 until w) {
+        if (y < b || y >= h - b || x < b || x >= w - b) { ys.add(y); xs.add(x) }
+    }
+    val m = ys.size
+    val level = IntArray(m) { small[ys[it] * w + xs[it]] }
+    val terms = Array(m) { surfaceTerms(ys[it], xs[it], h, w) }
+    fun residuals(c: DoubleArray) = IntArray(m) { Math.abs(level[it] - evaluate(c, terms[it])) }
+    val leftOut: List<(Int) -> Boolean> = listOf({ _ -> false }, { p -> ys[p] < b }, { p -> ys[p] >= h - b },
+        { p -> xs[p] < b }, { p -> xs[p] >= w - b })
+    var bestScore = -1
+    var bestResidual = IntArray(0)
+    for (out in leftOut) {
+        val residual = residuals(leastSquares(terms, level, BooleanArray(m) { !out(it) }))
+        val score = lowerMedian(residual)
+        if (bestScore < 0 || score < bestScore) { bestScore = score; bestResidual = residual }
+    }
+    var keep = BooleanArray(m) { bestResidual[it] <= maxOf(TRIM, 4 * bestScore) }
+    var coefficients = DoubleArray(4)
+    repeat(2) {
+        coefficients = leastSquares(terms, level, keep)
+        val residual = residuals(coefficients)
+        val kept = keep
+        val limit = maxOf(TRIM, 4 * lowerMedian(residual.filterIndexed { p, _ -> kept[p] }.toIntArray()))
+        keep = BooleanArray(m) { residual[it] <= limit }
+    }
+    val background = IntArray(h * w)
+    for (y in 0 until h) for (x in 0 until w) background[y * w + x] = evaluate(coefficients, surfaceTerms(y, x, h, w))
+    return background
 }
 
 /** 3x3 erosion; outside the picture counts as foreground. */
