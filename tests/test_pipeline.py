@@ -123,3 +123,29 @@ def test_photo_share_sets_the_share_of_images_given_camera_conditions(fashion_mn
     images, _ = _batches(make_dataset(x, y, 10, batch_size=128, augment="photo", seed=2, photo_share=0.1))
     off_grid = np.abs(images * 255 - np.round(images * 255)).max(axis=(1, 2, 3)) > 1e-3
     assert abs(off_grid.mean() - 0.1) < 3 * (0.1 * 0.9 / len(x)) ** 0.5
+
+
+def test_photo_geometry_fits_the_garment_back_to_the_frame_as_the_conversion_does(fashion_mnist):
+    """Turned, sheared, squashed or cut, each garment's box comes back with its longest edge filling the
+    frame and centred: what the conversion's step 9 makes of any camera picture."""
+    from fmnist_edge import _tf
+    from fmnist_edge.data.pipeline import _garment_box, _turned_sheared_and_refitted
+
+    tf = _tf.tf()
+    tf.random.set_seed(4)
+    images = tf.constant(fashion_mnist.x_train[:256, ..., None] / 255.0, tf.float32)
+
+    def uniform(low, high):
+        return tf.random.uniform([256], low, high)
+
+    def share(p):
+        return tf.random.uniform([256]) < p
+
+    out = _turned_sheared_and_refitted(images, uniform, share)
+    assert out.shape == (256, 28, 28, 1)
+    top, left, bottom, right = (v.numpy() for v in _garment_box(out))
+    longest = np.maximum(bottom - top, right - left) + 1
+    assert longest.min() >= 26, longest.min()  # bilinear edges may fall under the box's 10% level
+    assert np.abs((top + bottom) / 2 - 13.5).max() <= 1.5 and np.abs((left + right) / 2 - 13.5).max() <= 1.5
+    # the turn is not undone: the garments differ from their fitted originals
+    assert np.abs(out.numpy() - images.numpy()).mean() > 0.05

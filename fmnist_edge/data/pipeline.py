@@ -10,9 +10,11 @@ Levels:
     strong  + random erasing (one random rectangle per image, probability 0.5)
     photo   basic + camera conditions as they look after the photo conversion of
             docs/preprocessing.md (a `photo_share` of the images, PHOTO_PROBABILITY unless the run
-            says otherwise): a small rotation and scale, blur,
-            contrast (gamma), a faint background residue with a gradient, sensor noise and
-            the loss of detail of a low-resolution or compressed picture
+            says otherwise): a rotation (for some up to 28 degrees, a crooked phone), a shear and
+            squash (shot at an angle), a side cut away (running off the frame), the box fitted
+            back as the conversion fits it, a print, blur, contrast (gamma), a hot spot's disc, a
+            faint background residue with a gradient, sensor noise and the loss of detail of a
+            low-resolution or compressed picture
 """
 from __future__ import annotations
 
@@ -30,14 +32,30 @@ ERASE_PROBABILITY = 0.5
 ERASE_AREA = (0.02, 0.25)  # fraction of the image, as in the random-erasing paper (Zhong et al.)
 ERASE_ASPECT = (0.3, 3.3)
 # Camera conditions (augment="photo"), each range chosen to cover what the photo conversion
-# leaves on the pictures of benchmarks/photos.py rendered from *training* images.
+# leaves on the pictures of benchmarks/photos.py rendered from *training* images, the careless
+# conditions included (fmnist_edge.photo.render.CARELESS).
 PHOTO_ROTATION_DEG = 10.0
-PHOTO_SCALE = (0.85, 1.0)  # the conversion fits the box, so a garment only shrinks (when rotated)
+PHOTO_WIDE_ROTATION = 0.3  # share of photo images turned further: a phone held crooked
+PHOTO_WIDE_ROTATION_DEG = 28.0
+PHOTO_SLANT = 0.25  # share shot at an angle: sheared and squashed along one axis
+PHOTO_SHEAR_DEG = 18.0
+PHOTO_SQUASH = (0.75, 0.9)
+PHOTO_CUT = 0.15  # share with part of the garment cut away at one side: running off the frame
+PHOTO_CUT_SHARE = (0.04, 0.12)  # of the garment's extent
+PHOTO_PRINT = 0.15  # share with a print: stripes or checks across the cloth
+PHOTO_PRINT_AMPLITUDE = (0.15, 0.4)
+PHOTO_PRINT_PERIOD_PX = (2.0, 4.0)
+PHOTO_SPOT = 0.15  # share with what a flash's hot spot leaves: a soft bright disc
+PHOTO_SPOT_LEVEL = (0.1, 0.4)
+PHOTO_SPOT_SIGMA_PX = (3.0, 6.0)
 PHOTO_GAMMA = (0.7, 1.45)  # contrast: cloth colour against the wall is not linear in grey
 PHOTO_RESIDUE = 0.08  # at most this much background left after subtraction, as a tilted plane
 PHOTO_NOISE = 0.04  # standard deviation, at most
 PHOTO_DETAIL_LOSS = 0.3  # share of photo images averaged over 2x2 blocks (a small or compressed garment)
-
+# The geometric conditions are drawn at twice the size, with the garment shrunk by this factor so that
+# a turned and sheared garment stays inside the frame, then fitted back like the conversion's step 9.
+PHOTO_SUPERSAMPLE = 2
+PHOTO_ROOM = 1.6
 
 def make_dataset(
     x: np.ndarray,
@@ -185,48 +203,143 @@ def random_erasing(images, probability: float = ERASE_PROBABILITY):
 def photo_conditions(images, probability: float = PHOTO_PROBABILITY):
     """Camera conditions on a (B, H, W, 1) float batch in [0, 1], for a `probability` share of its images.
 
-    Vectorized: one projective transform for the whole batch (each image its own rotation and
-    scale), one fixed 3x3 blur blended in by a per-image weight, and elementwise ops.
+    Vectorized over the chosen images (gathered, changed, scattered back, so the rest cost nothing): at
+    twice the size, one projective transform (each image its own rotation, shear and squash), a cut at
+    one side for some, then the garment's box fitted back to the frame as the conversion does (longest
+    edge filling it, centred; one crop_and_resize with a box per image); then a print, blur, loss of
+    detail, contrast, a hot spot's disc, a background residue and noise, each an elementwise op or one
+    fixed convolution.
     """
+    tf = _tf.tf()
+    chosen = tf.where(tf.random.uniform([tf.shape(images)[0]]) < probability)
+    changed = _camera_conditions(tf.gather_nd(images, chosen))
+    return tf.tensor_scatter_nd_update(images, chosen, changed)
+
+
+def _camera_conditions(images):
+    """photo_conditions' changes, on every image of a (B, H, W, 1) batch."""
     tf = _tf.tf()
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
-    ones = tf.ones([batch])
 
     def uniform(low, high):
         return tf.random.uniform([batch], low, high)
 
-    # Rotation and scale about the centre: the transform maps each output pixel to its input point.
-    angle = uniform(-1.0, 1.0) * (PHOTO_ROTATION_DEG * math.pi / 180)
-    scale = uniform(*PHOTO_SCALE)
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    cx, cy = (w - 1) / 2, (h - 1) / 2
-    transforms = tf.stack([cos, sin, cx - cos * cx - sin * cy, -sin, cos, cy + sin * cx - cos * cy,
-                           0 * ones, 0 * ones], axis=1)
-    out = tf.raw_ops.ImageProjectiveTransformV3(images=images, transforms=transforms, output_shape=shape[1:3],
-                                                fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    def share(p):
+        return tf.random.uniform([batch]) < p
+
+    def per_image(v):
+        return v[:, None, None, None]
+
+    out = _turned_sheared_and_refitted(images, uniform, share)
+    # A print: stripes (or checks) across the cloth, a smooth sine at 2-4 px.
+    rows = tf.cast(tf.range(height), tf.float32)[None, :, None, None]
+    cols = tf.cast(tf.range(width), tf.float32)[None, None, :, None]
+    angle = per_image(uniform(0.0, math.pi))
+    period = per_image(uniform(*PHOTO_PRINT_PERIOD_PX))
+    along = tf.sin(2 * math.pi * (tf.cos(angle) * cols + tf.sin(angle) * rows) / period)
+    across = tf.sin(2 * math.pi * (tf.cos(angle) * rows - tf.sin(angle) * cols) / period)
+    pattern = tf.where(per_image(share(0.5)), along * across, along)
+    printed = per_image(tf.cast(share(PHOTO_PRINT), tf.float32) * uniform(*PHOTO_PRINT_AMPLITUDE))
+    out = out * (1.0 + printed * pattern)
     # Blur: a binomial 3x3 kernel, blended in by a per-image weight.
     kernel = tf.constant([1.0, 2.0, 1.0]) / 4.0
     kernel = (kernel[:, None] * kernel[None, :])[:, :, None, None]
     blurred = tf.nn.conv2d(out, kernel, strides=1, padding="SAME")
-    out = out + uniform(0.0, 1.0)[:, None, None, None] * (blurred - out)
+    out = out + per_image(uniform(0.0, 1.0)) * (blurred - out)
     # Loss of detail: 2x2 block averages for a share of the images.
     coarse = tf.image.resize(tf.nn.avg_pool2d(out, 2, 2, "SAME"), shape[1:3], method="bilinear")
-    lose = tf.cast(tf.random.uniform([batch]) < PHOTO_DETAIL_LOSS, tf.float32)[:, None, None, None]
-    out = out + lose * (coarse - out)
+    out = out + per_image(tf.cast(share(PHOTO_DETAIL_LOSS), tf.float32)) * (coarse - out)
     # Contrast, then renormalise so the brightest pixel stays where the conversion puts it (255).
     peak = tf.reduce_max(out, axis=[1, 2, 3], keepdims=True)
-    gamma = tf.exp(uniform(math.log(PHOTO_GAMMA[0]), math.log(PHOTO_GAMMA[1])))[:, None, None, None]
-    out = tf.pow(tf.math.divide_no_nan(out, peak), gamma) * peak
+    gamma = per_image(tf.exp(uniform(math.log(PHOTO_GAMMA[0]), math.log(PHOTO_GAMMA[1]))))
+    out = tf.pow(tf.math.divide_no_nan(tf.nn.relu(out), peak), gamma) * peak
+    # What a flash's hot spot leaves: a soft bright disc somewhere in the middle of the frame.
+    cy, cx = per_image(uniform(0.25, 0.75) * h), per_image(uniform(0.25, 0.75) * w)
+    sigma = per_image(uniform(*PHOTO_SPOT_SIGMA_PX))
+    spot = per_image(tf.cast(share(PHOTO_SPOT), tf.float32) * uniform(*PHOTO_SPOT_LEVEL))
+    out = out + spot * tf.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * sigma ** 2))
     # A faint background residue: an offset plane with a random tilt.
-    rows = tf.linspace(-0.5, 0.5, height)[None, :, None, None]
-    cols = tf.linspace(-0.5, 0.5, width)[None, None, :, None]
-    level = uniform(0.0, PHOTO_RESIDUE)[:, None, None, None]
-    tilt_y, tilt_x = (uniform(-1.0, 1.0)[:, None, None, None] * level for _ in range(2))
-    out = out + tf.nn.relu(level + tilt_y * rows + tilt_x * cols) * tf.cast(
-        tf.random.uniform([batch]) < 0.5, tf.float32)[:, None, None, None]
-    out = out + tf.random.normal(tf.shape(out)) * uniform(0.0, PHOTO_NOISE)[:, None, None, None]
-    out = tf.clip_by_value(out, 0.0, 1.0)
-    chosen = tf.random.uniform([batch]) < probability
-    return tf.where(chosen[:, None, None, None], out, images)
+    level = per_image(uniform(0.0, PHOTO_RESIDUE))
+    tilt_y, tilt_x = (per_image(uniform(-1.0, 1.0)) * level for _ in range(2))
+    plane = tf.nn.relu(level + tilt_y * (rows / h - 0.5) + tilt_x * (cols / w - 0.5))
+    out = out + plane * per_image(tf.cast(share(0.5), tf.float32))
+    out = out + tf.random.normal(tf.shape(out)) * per_image(uniform(0.0, PHOTO_NOISE))
+    return tf.clip_by_value(out, 0.0, 1.0)
+
+
+def _turned_sheared_and_refitted(images, uniform, share):
+    """Each image turned (most by up to PHOTO_ROTATION_DEG, some by up to PHOTO_WIDE_ROTATION_DEG), some
+    sheared and squashed, some cut at one side, then its garment's box fitted back to the frame."""
+    tf = _tf.tf()
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    size = PHOTO_SUPERSAMPLE * shape[1:3]
+    big = tf.image.resize(images, size, method="bilinear")
+    big_h, big_w = tf.cast(size[0], tf.float32), tf.cast(size[1], tf.float32)
+    # The transform maps each output pixel to its input point: input = A (output - c) + c, with A the
+    # inverse of turning, shearing and squashing, times PHOTO_ROOM (the garment drawn smaller).
+    limit = tf.where(share(PHOTO_WIDE_ROTATION), PHOTO_WIDE_ROTATION_DEG, PHOTO_ROTATION_DEG) * (math.pi / 180)
+    angle = uniform(-1.0, 1.0) * limit
+    slanted = share(PHOTO_SLANT)
+    shear = tf.where(slanted, tf.tan(uniform(-1.0, 1.0) * (PHOTO_SHEAR_DEG * math.pi / 180)), 0.0)
+    squash = tf.where(slanted, uniform(*PHOTO_SQUASH), 1.0)
+    squash_x = share(0.5)
+    sx = PHOTO_ROOM / tf.where(squash_x, squash, 1.0)
+    sy = PHOTO_ROOM / tf.where(squash_x, 1.0, squash)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    # A = diag(sx, sy) @ [[1, shear], [0, 1]] @ rotation(angle)
+    a00, a01 = sx * (cos - shear * sin), sx * (sin + shear * cos)
+    a10, a11 = sy * -sin, sy * cos
+    cx, cy = (big_w - 1) / 2, (big_h - 1) / 2
+    zeros = tf.zeros([batch])
+    transforms = tf.stack([a00, a01, cx - a00 * cx - a01 * cy, a10, a11, cy - a10 * cx - a11 * cy, zeros, zeros],
+                          axis=1)
+    big = tf.raw_ops.ImageProjectiveTransformV3(images=big, transforms=transforms, output_shape=size,
+                                                fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    # Running off the frame: PHOTO_CUT_SHARE of the garment's extent cut away at one side.
+    top, left, bottom, right = _garment_box(big)
+    rows = tf.cast(tf.range(size[0]), tf.float32)[None, :, None, None]
+    cols = tf.cast(tf.range(size[1]), tf.float32)[None, None, :, None]
+    cut = uniform(*PHOTO_CUT_SHARE)
+    side = tf.random.uniform([batch], 0, 4, tf.int32)
+    def per(v):
+        return v[:, None, None, None]
+
+    def full(m):
+        return tf.broadcast_to(m, tf.shape(big))
+
+    kept = tf.stack([
+        full(rows >= per(top + cut * (bottom - top))), full(rows <= per(bottom - cut * (bottom - top))),
+        full(cols >= per(left + cut * (right - left))), full(cols <= per(right - cut * (right - left)))], axis=0)
+    kept = tf.gather(tf.transpose(kept, [1, 0, 2, 3, 4]), side, axis=1, batch_dims=1)  # (B, H, W, 1)
+    big = tf.where(per(share(PHOTO_CUT)) & ~kept, 0.0, big)
+    # The conversion's step 9: the longest edge of the garment's box fills the frame, centred.
+    top, left, bottom, right = _garment_box(big)
+    half = tf.maximum(bottom - top, right - left) / 2
+    mid_y, mid_x = (top + bottom) / 2, (left + right) / 2
+    boxes = tf.stack([(mid_y - half) / (big_h - 1), (mid_x - half) / (big_w - 1),
+                      (mid_y + half) / (big_h - 1), (mid_x + half) / (big_w - 1)], axis=1)
+    return tf.image.crop_and_resize(big, boxes, tf.range(batch), shape[1:3], method="bilinear",
+                                    extrapolation_value=0.0)
+
+
+def _garment_box(images, level: float = 0.1):
+    """Each image's box (top, left, bottom, right; pixel coordinates, inclusive) of the pixels above `level`
+    of its brightest; the whole frame for an empty image."""
+    tf = _tf.tf()
+    peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
+    mask = (images > level * peak)[..., 0] & (peak[..., 0] > 0)
+    rows, cols = tf.reduce_any(mask, axis=2), tf.reduce_any(mask, axis=1)
+    n_rows, n_cols = tf.shape(rows)[1], tf.shape(cols)[1]
+
+    def first_and_last(hit, n):
+        first = tf.argmax(tf.cast(hit, tf.int32), axis=1, output_type=tf.int32)
+        last = n - 1 - tf.argmax(tf.cast(tf.reverse(hit, [1]), tf.int32), axis=1, output_type=tf.int32)
+        empty = ~tf.reduce_any(hit, axis=1)
+        return (tf.cast(tf.where(empty, 0, first), tf.float32), tf.cast(tf.where(empty, n - 1, last), tf.float32))
+
+    top, bottom = first_and_last(rows, n_rows)
+    left, right = first_and_last(cols, n_cols)
+    return top, left, bottom, right
