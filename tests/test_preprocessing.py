@@ -136,3 +136,27 @@ def test_careless_pictures_are_deterministic_and_leave_the_base_picture_alone(fa
             assert not np.array_equal(np.asarray(once[0].image), base[0])
     with pytest.raises(ValueError, match="careless must be one of"):
         next(render_photos(garments, careless="blurry"))
+
+
+def test_two_garments_of_about_one_size_get_a_note_naming_the_one_taken(fashion_mnist, tmp_path):
+    """Two garments on one wall: the larger is classified, and the note says where each one is."""
+    wall = np.full((200, 400), 225, np.uint8)
+    for left, side in [(20, 170), (220, 150)]:  # one pullover twice, the left one larger
+        garment = np.asarray(Image.fromarray(fashion_mnist.x_test[1]).resize((side, side)), np.int64)
+        area = wall[15:15 + side, left:left + side].astype(np.int64)
+        wall[15:15 + side, left:left + side] = np.clip(area - garment * 3 // 4, 0, 255)
+    Image.fromarray(wall).save(tmp_path / "two.png")
+    (seen,) = read_model_inputs(tmp_path / "two.png", SIZE)
+    assert seen.note.startswith("two things stand out (two garments?): took the larger, at x ")
+    taken = seen.note.split("took the larger, at x ")[1].split(",")[0]
+    other = seen.note.split("is at x ")[1].split(",")[0]
+    assert int(taken.split("-")[0]) < 200 <= int(other.split("-")[0])  # the left, larger one was taken
+    assert seen.note.endswith("(crop the picture to choose)")
+    result = CliRunner().invoke(cli, ["predict", "--zoo", "vgg-t", str(tmp_path / "two.png")])
+    assert result.exit_code == 0 and f"note: {tmp_path / 'two.png'}: two things stand out" in result.stderr
+
+
+def test_one_garment_gets_no_note():
+    case = next(c for c in CASES if c["picture"] == "00_photo_0.png")
+    (seen,) = read_model_inputs(GOLDEN / case["picture"], SIZE)
+    assert seen.note is None

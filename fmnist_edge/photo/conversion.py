@@ -37,6 +37,9 @@ NOISE_FACTOR = 4
 # Step 6: foreground pieces closer than this fraction of the short side are one garment
 # (a sandal's straps, a shirt's collar) when the largest region is chosen.
 BRIDGE_FRACTION = 40  # dilation radius = max(1, short // BRIDGE_FRACTION)
+# Step 6: a second region with at least this share of the chosen one's garment pixels is a second
+# garment: predict says which one it took.
+RIVAL_PERCENT = 50
 # Step 6: fewer foreground pixels than this in the chosen region means no garment.
 MIN_GARMENT_PIXELS = 12
 # Step 6: a region touching all four edges and covering this share of the frame is not a garment
@@ -58,6 +61,10 @@ class Converted:
     reduction: int  # the block size of step 2
     background: tuple[int, int, int, int]  # the fitted background at the corners: top-left, top-right, bottom-left, bottom-right
     threshold: int
+    # The next largest region when it has at least RIVAL_PERCENT of the chosen one's garment pixels (two
+    # garments in the picture): its box in the reduced picture and its size as a percentage. Not part of
+    # the model input (the spec's ports need not compute it); predict turns it into a note.
+    rival: tuple[tuple[int, int, int, int], int] | None = None
 
 
 LIGHT_BACKGROUND = 128  # step 0: a border ring whose mean is at least this is a light background
@@ -141,7 +148,8 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     mask = _open3(np.abs(diff) > threshold)
 
     # Step 6: the largest connected region, after bridging small gaps.
-    region = _largest_region(_dilate(mask, max(1, min(h, w) // BRIDGE_FRACTION)))
+    dilated = _dilate(mask, max(1, min(h, w) // BRIDGE_FRACTION))
+    region = _largest_region(dilated)
     garment = mask & region
     count = int(garment.sum())
     if count < MIN_GARMENT_PIXELS:
@@ -164,7 +172,20 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
 
     # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
     image = _fit_and_stretch(strength, size)
-    return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold)
+    return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold,
+                     _rival(mask, dilated & ~region, count))
+
+
+def _rival(mask: np.ndarray, rest: np.ndarray, count: int):
+    """The largest region of `rest` (the dilated mask without the chosen region) when its garment pixels are
+    at least RIVAL_PERCENT of `count`: (its box, its size in percent of the chosen one's), else None."""
+    other = mask & _largest_region(rest)
+    pixels = int(other.sum())
+    if pixels < MIN_GARMENT_PIXELS or 100 * pixels < RIVAL_PERCENT * count:
+        return None
+    rows, cols = np.nonzero(other.any(axis=1))[0], np.nonzero(other.any(axis=0))[0]
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    return box, round(100 * pixels / count)
 
 
 def _lower_median(values: np.ndarray) -> int:

@@ -64,7 +64,18 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
         converted = conversion.to_model_input(grey, size, invert)
     except conversion.NoGarmentError as exc:
         raise DataError(f"{path}: {exc}") from None
+    if converted.rival is not None:
+        taken, (other, percent) = converted.box, converted.rival
+        note = "; ".join(filter(None, [note, (
+            f"two things stand out (two garments?): took the larger, at {_where(taken, converted.reduction)}; the "
+            f"other, {percent}% of its size, is at {_where(other, converted.reduction)} (crop the picture to choose)")]))
     return [ModelInput(str(path), converted.image, converted.inverted, note)]
+
+
+def _where(box: tuple[int, int, int, int], reduction: int) -> str:
+    """A box of the reduced picture in the picture's own pixels."""
+    top, left, bottom, right = (v * reduction for v in box)
+    return f"x {left}-{right}, y {top}-{bottom}"
 
 
 def _read_picture(path: Path) -> np.ndarray:
