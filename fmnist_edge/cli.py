@@ -76,6 +76,9 @@ _TRAIN_OPTIONS = (
                  help=_default("weight_decay", "Decoupled weight decay of conv and dense kernels (AdamW-style; x lr per step).")),
     click.option("--init", type=click.Path(), default=None, metavar="RUN_DIR",
                  help="Start from this complete run's weights (fine-tuning): same model, same data."),
+    click.option("--backbone", type=click.Path(), default=None, metavar="RUN_DIR",
+                 help="Start every layer this run's model shares by name and weight shapes from it (e.g. a 28x28 "
+                      "garment model's convolutions for closet canvases); the rest start fresh."),
     click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
                  help="Distil from this trained run (repeat for an ensemble: their predictions are averaged)."),
     click.option("--temperature", type=float, default=None,

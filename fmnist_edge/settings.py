@@ -44,6 +44,9 @@ class TrainSettings:
     label_smoothing: float = 0.0  # off unless measured to help a model
     weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
     init: str | None = None  # a complete run whose weights the model starts from (fine-tuning); None = fresh weights
+    # a complete run of another model or input size whose layers of the same name and weight shapes start
+    # this model (a 28x28 garment model's convolutions for the closet canvases); the rest start fresh
+    backbone: str | None = None
     teachers: tuple[str, ...] = ()  # run directories to distil from (their averaged soft predictions)
     temperature: float = 4.0  # softens teachers' and student's outputs alike (Hinton et al. 2015; 4 is the usual choice)
     distill_weight: float = 0.9  # share of the loss on the teachers' soft targets; the rest is the labels' cross-entropy
@@ -69,6 +72,8 @@ class TrainSettings:
         if self.fresh_canvases and self.dataset != "closet":
             raise FmnistEdgeError(f"--fresh-canvases composes closet canvases: it needs --dataset closet (this run's "
                                   f"is {self.dataset})")
+        if self.init and self.backbone:
+            raise FmnistEdgeError("--init starts every weight from a run, --backbone some of them: give one")
         if not 0.0 < self.photo_share <= 1.0:
             raise FmnistEdgeError(f"--photo-share must be in (0, 1], got {self.photo_share}")
         if self.photo_share != PHOTO_PROBABILITY and self.augment != "photo":

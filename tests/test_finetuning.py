@@ -4,6 +4,7 @@ run refuses a run it starts from or learns from (--teacher) whose model file cha
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -69,5 +70,51 @@ def test_bad_starts_get_one_line_and_no_run_directory(start, tmp_path, closet_di
     result = CliRunner().invoke(cli, ["train", *args, "--epochs", "1", "--limit", "500", "--out", str(out)])
     assert result.exit_code == 2
     assert message.format(**fill) in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not out.exists()
+
+
+# --backbone: a 28x28 garment model's layers start a closet model; the shipped res-s run is the source the
+# closet model in the zoo starts from.
+RES_S = str(Path(__file__).resolve().parents[1] / "shipped" / "res-s-best")
+
+
+def test_a_backbone_starts_every_shared_layer_and_leaves_the_head_fresh(closet_dir, tmp_path):
+    import numpy as np
+
+    from fmnist_edge.artifacts.keras_files import load_keras_model
+
+    out = tmp_path / "closet"
+    # plain SGD at a vanishing learning rate: the started kernels stay the backbone's to float precision
+    result = CliRunner().invoke(cli, ["train", "--model", "res-closet", "--dataset", "closet", "--data-dir",
+                                      str(closet_dir), "--backbone", RES_S, "--optimizer", "sgd", "--lr", "1e-12",
+                                      "--epochs", "1", "--limit", "64", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "run.json").read_text())
+    shared = ["stem", "stage2_block1_1", "stage2_block1_2", "stage2_block1_proj", "stage3_block1_1",
+              "stage3_block1_2", "stage3_block1_proj", "stage3_block2_1", "stage3_block2_2"]
+    assert record["backbone"]["layers"] == sorted(f"{name}_{kind}" for name in shared for kind in ("bn", "conv"))
+    assert record["backbone"]["fresh"] == ["logits"]  # 9 prices, not 10 garments
+    assert record["backbone"]["sha256"] == hashlib.sha256((Path(RES_S) / "model.keras").read_bytes()).hexdigest()
+    source, tuned = load_keras_model(Path(RES_S) / "model.keras"), load_keras_model(out / "model.keras")
+    for name in shared:
+        np.testing.assert_allclose(tuned.get_layer(f"{name}_conv").get_weights()[0],
+                                   source.get_layer(f"{name}_conv").get_weights()[0], atol=1e-6)
+    assert tuned.get_layer("logits").get_weights()[0].shape == (64, 9)
+
+
+@pytest.mark.parametrize("case, args, message", [
+    ("nothing shared", ["--model", "mlp", "--backbone", RES_S],
+     f"{RES_S}: its res-s model shares no layer (same name and weight shapes) with mlp; --backbone would start "
+     "nothing from it"),
+    ("with --init", ["--model", "mlp", "--backbone", RES_S, "--init", "{start}"],
+     "--init starts every weight from a run, --backbone some of them: give one"),
+])
+def test_bad_backbones_get_one_line_and_no_run_directory(start, tmp_path, case, args, message):
+    out = tmp_path / "tuned"
+    args = [a.format(start=start) for a in args]
+    result = CliRunner().invoke(cli, ["train", *args, "--epochs", "1", "--limit", "500", "--out", str(out)])
+    assert result.exit_code == 2
+    assert message.format(start=start) in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert not out.exists()

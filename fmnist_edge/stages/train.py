@@ -144,10 +144,13 @@ def train(
             record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
         if settings.init:  # checked before a new run's directory exists; a resumed run insists on the same file
             initial_weights, record["init"] = _initial_weights(settings, data, record.get("init"))
+        elif settings.backbone:
+            initial_weights, record["backbone"] = _backbone_weights(settings, data, record.get("backbone"))
         record["distribution"] = distribution.describe() | {"scale_lr": scale_lr}
     if not resume:
         root = Path(out) if out else Path("runs") / settings.model
-        reads = {"--init": [settings.init] if settings.init else [], "--teacher": list(settings.teachers)}
+        reads = {"--init": [settings.init] if settings.init else [], "--teacher": list(settings.teachers),
+                 "--backbone": [settings.backbone] if settings.backbone else []}
         run_dir = prepare_new_run(root, force, reads=reads) if distribution.is_chief else RunDir(root)
     # The chief writes the run, and holds its lock.
     lock = run_lock(run_dir.root, "train") if distribution.is_chief else contextlib.nullcontext()
@@ -181,6 +184,28 @@ def _initial_weights(settings: TrainSettings, data: Dataset, recorded: dict | No
     return start.model.get_weights(), start.describe()
 
 
+def _backbone_weights(settings: TrainSettings, data: Dataset, recorded: dict | None):
+    """({layer name: weights} of every layer the run `settings.backbone` names shares with this model by name
+    and weight shapes, its record for run.json with those names); the run must be complete and share at least
+    one layer; a resumed run refuses one whose model file changed since it started."""
+    start = load_trained_run(settings.backbone)
+    if start.task[1][-1] != data.image_shape[-1]:
+        raise RunDirError(f"{settings.backbone}: --backbone needs a run on {data.image_shape[-1]}-channel images; it "
+                          f"was trained on input {start.task[1]}")
+    if recorded and recorded["sha256"] != start.sha256:
+        raise RunDirError(f"{settings.backbone}: its model.keras changed since this run started (sha256 "
+                          f"{recorded['sha256'][:12]}... then, {start.sha256[:12]}... now)")
+    # the shapes of this model's layers, from a throwaway build (the weights are built again in the trainer)
+    shapes = {layer.name: [tuple(w.shape) for w in layer.weights]
+              for layer in build_model(settings.model, data.image_shape, data.num_classes).layers if layer.weights}
+    shared = {layer.name: layer.get_weights() for layer in start.model.layers
+              if layer.weights and shapes.get(layer.name) == [tuple(w.shape) for w in layer.weights]}
+    if not shared:
+        raise RunDirError(f"{settings.backbone}: its {start.model_name} model shares no layer (same name and weight "
+                          f"shapes) with {settings.model}; --backbone would start nothing from it")
+    return shared, start.describe() | {"layers": sorted(shared), "fresh": sorted(set(shapes) - set(shared))}
+
+
 # Training steps per call of the compiled training function. Keras pays its per-step Python work
 # (callback hooks, reading the logs back from the runtime) once per call, so no callback here works per
 # batch either: a NaN loss is caught at the end of its epoch. vgg-a, bf16, 5 rounds against a plain
@@ -191,12 +216,14 @@ STEPS_PER_EXECUTION = 16
 class _Trainer:
     def __init__(self, settings: TrainSettings, run_dir: RunDir, record: dict, view: RunData, progress: Progress,
                  distribution: Distribution, scale_lr: bool = False, distillation: Distillation | None = None,
-                 initial_weights: list | None = None):
+                 initial_weights: list | dict | None = None):
         # the run's data as every stage opens it: its --limit, its split (artifacts/run_data.py)
         self.settings, self.run_dir, self.record, self.view = settings, run_dir, record, view
         self.data = view.data if view is not None else None
         self.distribution, self.scale_lr, self.distillation = distribution, scale_lr, distillation
-        self.initial_weights = initial_weights  # --init: a finished run's weights (a resume's checkpoint overrides them)
+        # --init: a finished run's weights (a list); --backbone: some layers' ({name: weights}); a resume's
+        # checkpoint overrides either
+        self.initial_weights = initial_weights
         # one voice per job: the chief's
         self.progress = Progress.of(progress) if distribution.is_chief else Progress("none")
 
@@ -220,7 +247,10 @@ class _Trainer:
 
         with precision_policy(s.mixed_precision), dist.strategy.scope():
             net = build_model(s.model, self.data.image_shape, self.data.num_classes)
-            if self.initial_weights is not None:
+            if isinstance(self.initial_weights, dict):
+                for name, weights in self.initial_weights.items():
+                    net.get_layer(name).set_weights(weights)
+            elif self.initial_weights is not None:
                 net.set_weights(self.initial_weights)
             optimizer = _optimizer(s, steps_per_epoch, lr_scale)
             if s.weight_decay:  # kernels only: decaying BN scales and biases only fights the normalisation
