@@ -440,7 +440,7 @@ def _int8_latency(net, input_shape) -> dict:
 @cli.command()
 @click.argument("export_dir", type=click.Path(), required=False)
 @click.option("--zoo", "zoo_name", default=None, metavar="NAME",
-              help="Serve the zoo model NAME (one with a batch-1 file; default: vgg-a-photo) instead of EXPORT_DIR.")
+              help="Serve the zoo model NAME (one with a batch-1 file; default: res-s-photo) instead of EXPORT_DIR.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (0 = any free port).")
 def demo(export_dir, zoo_name, port) -> None:

@@ -16,7 +16,7 @@ from fmnist_edge.stages.export.android import android_assets_dir
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "android_demo"
 ASSETS = APP / "app" / "src" / "main" / "assets"
-SHIPPED_EXPORT = ROOT / "shipped" / "vgg-a-photo" / "export"
+SHIPPED_EXPORT = ROOT / "shipped" / "res-s-photo" / "export"
 APP_SOURCES = APP / "app" / "src" / "main" / "java" / "org" / "fmnistedge" / "closet"
 
 

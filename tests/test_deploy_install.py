@@ -68,7 +68,7 @@ def test_runtime_imports_without_tensorflow_and_training_says_what_to_install(de
 
 def test_the_zoo_ships_in_the_package_and_predicts_without_tensorflow(deploy_venv):
     """The install is from the source tree, not editable: the zoo's files must come as package data."""
-    code = ("import sys, fmnist_edge, numpy as np; m = fmnist_edge.zoo.load('vgg-a-photo'); "
+    code = ("import sys, fmnist_edge, numpy as np; m = fmnist_edge.zoo.load('res-s-photo'); "
             "print(m.predict(np.zeros((1, 28, 28), np.uint8)).shape, 'tensorflow' in sys.modules, "
             "fmnist_edge.zoo.ZOO_DIR.is_relative_to(sys.prefix))")
     result = subprocess.run([str(deploy_venv / "bin/python"), "-c", code], capture_output=True, text=True,
@@ -76,7 +76,7 @@ def test_the_zoo_ships_in_the_package_and_predicts_without_tensorflow(deploy_ven
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["(1,", "10)", "False", "True"]
     picture = ROOT / "tests" / "golden" / "preprocess" / "00_photo_0.png"
-    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "predict", "--zoo", "vgg-a-photo", str(picture)],
+    result = subprocess.run([str(deploy_venv / "bin/fmnist-edge"), "predict", "--zoo", "res-s-photo", str(picture)],
                             capture_output=True, text=True, cwd=deploy_venv.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:3] == ["Ankle", "boot"]
@@ -134,7 +134,7 @@ def test_the_demo_runs_from_the_device_install_outside_the_repository(deploy_ven
         ready, _, _ = select.select([server.stdout], [], [], 60)
         assert ready, "the demo printed no address within 60 s"
         line = server.stdout.readline()
-        assert line.startswith("closet demo on http://127.0.0.1:") and "(model: zoo vgg-a-photo;" in line, line
+        assert line.startswith("closet demo on http://127.0.0.1:") and "(model: zoo res-s-photo;" in line, line
         address = line.split()[3]
         blocked: list[str] = []
         with headless_chromium() as browser:
@@ -158,7 +158,7 @@ def test_the_wheel_is_small_and_carries_what_the_commands_need(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("fmnist_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("fmnist_edge/zoo/zoo.json", "fmnist_edge/zoo/vgg-a-photo-b1.tflite", "fmnist_edge/demo/page/index.html",
+    for needed in ("fmnist_edge/zoo/zoo.json", "fmnist_edge/zoo/res-s-photo-b1.tflite", "fmnist_edge/demo/page/index.html",
                    "fmnist_edge/demo/page/conversion.js", "fmnist_edge/demo/litertjs/LICENSE",
                    "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_internal.wasm",
                    "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_compat_internal.wasm"):

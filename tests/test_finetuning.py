@@ -94,13 +94,13 @@ def test_a_backbone_starts_every_shared_layer_and_leaves_the_head_fresh(closet_d
     shared = ["stem", "stage2_block1_1", "stage2_block1_2", "stage2_block1_proj", "stage3_block1_1",
               "stage3_block1_2", "stage3_block1_proj", "stage3_block2_1", "stage3_block2_2"]
     assert record["backbone"]["layers"] == sorted(f"{name}_{kind}" for name in shared for kind in ("bn", "conv"))
-    assert record["backbone"]["fresh"] == ["logits"]  # 9 prices, not 10 garments
+    assert record["backbone"]["fresh"] == ["hidden", "logits"]  # the price head: 9 totals, not 10 garments
     assert record["backbone"]["sha256"] == hashlib.sha256((Path(RES_S) / "model.keras").read_bytes()).hexdigest()
     source, tuned = load_keras_model(Path(RES_S) / "model.keras"), load_keras_model(out / "model.keras")
     for name in shared:
         np.testing.assert_allclose(tuned.get_layer(f"{name}_conv").get_weights()[0],
                                    source.get_layer(f"{name}_conv").get_weights()[0], atol=1e-6)
-    assert tuned.get_layer("logits").get_weights()[0].shape == (64, 9)
+    assert tuned.get_layer("logits").get_weights()[0].shape == (128, 9)
 
 
 @pytest.mark.parametrize("case, args, message", [

@@ -32,7 +32,7 @@ PARAMS = {
     "res-t": 35_098,
     "res-s": 176_090,  # the CIFAR ResNet-14 of the table
     "res-m": 469_082,  # ResNet-32, as measured in the table
-    "res-closet": 147_865,
+    "res-closet": 156_761,
 }
 # The published or required envelope each exact count must also sit in.
 PARAM_BOUNDS = {
@@ -264,7 +264,7 @@ def test_the_keras_mac_count_equals_the_exported_files(name):
 def test_the_closet_model_fits_the_closet_budget_of_100M_macs():
     from fmnist_edge.models.registry import count_macs
 
-    assert count_macs(_default_model("res-closet")) == 97_649_216
+    assert count_macs(_default_model("res-closet")) == 97_657_984
 
 
 def test_models_command_times_each_architectures_int8_file():

@@ -147,8 +147,8 @@ def test_two_garments_of_about_one_size_get_a_note_naming_the_one_taken(fashion_
         wall[15:15 + side, left:left + side] = np.clip(area - garment * 3 // 4, 0, 255)
     Image.fromarray(wall).save(tmp_path / "two.png")
     (seen,) = read_model_inputs(tmp_path / "two.png", SIZE)
-    assert seen.note.startswith("two things stand out (two garments?): took the larger, at x ")
-    taken = seen.note.split("took the larger, at x ")[1].split(",")[0]
+    assert seen.note.startswith("two things stand out (two garments?): took the one with more outline, at x ")
+    taken = seen.note.split("took the one with more outline, at x ")[1].split(",")[0]
     other = seen.note.split("is at x ")[1].split(",")[0]
     assert int(taken.split("-")[0]) < 200 <= int(other.split("-")[0])  # the left, larger one was taken
     assert seen.note.endswith("(crop the picture to choose)")

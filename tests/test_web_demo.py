@@ -21,8 +21,8 @@ from fmnist_edge.demo import LITERTJS, PAGE_MODEL_FILE, headless_chromium, open_
 from fmnist_edge.errors import FmnistEdgeError
 
 ROOT = Path(__file__).resolve().parent.parent
-# The default page model is the zoo's vgg-a-photo: the batch-1 export of this shipped run.
-DEFAULT_EXPORT = ROOT / "shipped" / "vgg-a-photo" / "export"
+# The default page model is the zoo's res-s-photo: the batch-1 export of this shipped run.
+DEFAULT_EXPORT = ROOT / "shipped" / "res-s-photo" / "export"
 GOLDEN = ROOT / "tests" / "golden" / "preprocess"
 ARTIFACTS = Path(os.environ.get("FMNIST_EDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
 AGREEMENT_IMAGES = 500
@@ -218,10 +218,10 @@ def test_the_zoo_model_is_served_with_a_record_made_from_the_manifest():
 
     from fmnist_edge import zoo
 
-    with serving(zoo="vgg-a-photo") as address:
+    with serving(zoo="res-s-photo") as address:
         record = json.loads(urllib.request.urlopen(address + "model/model.json").read())
         model = urllib.request.urlopen(address + "model/" + PAGE_MODEL_FILE).read()
-    entry = zoo.get("vgg-a-photo")
+    entry = zoo.get("res-s-photo")
     assert record["labels"] == entry.record["labels"] and record["input"] == entry.record["input"]
     assert record["formats"]["tflite-int8-b1"]["io"]["input"]["shape"] == [1, 28, 28, 1]
     assert model == (DEFAULT_EXPORT / PAGE_MODEL_FILE).read_bytes()
@@ -232,9 +232,9 @@ def test_a_zoo_model_without_a_page_file_and_a_port_in_use_are_one_line():
 
     result = CliRunner().invoke(cli, ["demo", "--zoo", "vgg-t", "--port", "0"])
     assert result.exit_code == 2
-    assert "zoo model vgg-t has no batch-1 file for the page" in result.output and "vgg-a-photo" in result.output
+    assert "zoo model vgg-t has no batch-1 file for the page" in result.output and "res-s-photo" in result.output
     result = CliRunner().invoke(cli, ["demo", "--zoo", "nothing"])
-    assert result.exit_code == 2 and "no zoo model 'nothing'; choose from: vgg-a-photo" in result.output
+    assert result.exit_code == 2 and "no zoo model 'nothing'; choose from: res-s-photo" in result.output
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -21,7 +21,7 @@ GOLDEN = ROOT / "tests" / "golden" / "preprocess"
 
 def test_manifest_describes_every_file_exactly():
     models = zoo.list_models()
-    assert [m.name for m in models][0] == "vgg-a-photo"  # the recommended model (the demos') first
+    assert [m.name for m in models][0] == "res-s-photo"  # the recommended model (the demos') first
     pages = [m.record["page"] for m in models if "page" in m.record]  # batch-1 files for the web page
     assert sorted(p.name for p in zoo.ZOO_DIR.glob("*.tflite")) == sorted(
         [m.record["file"] for m in models] + [page["file"] for page in pages])
@@ -78,9 +78,9 @@ def test_a_file_that_differs_from_the_manifest_is_refused(tmp_path, monkeypatch)
 
 def test_predict_with_a_zoo_model_equals_predict_with_its_file():
     pictures = [GOLDEN / "00_photo_0.png", GOLDEN / "05_photo_5.png"]
-    result = CliRunner().invoke(cli, ["predict", "--zoo", "vgg-a-photo", *map(str, pictures), "--json"])
+    result = CliRunner().invoke(cli, ["predict", "--zoo", "res-s-photo", *map(str, pictures), "--json"])
     assert result.exit_code == 0, result.output
-    expected = [p.as_dict() for p in predict(zoo.get("vgg-a-photo").path, pictures)]
+    expected = [p.as_dict() for p in predict(zoo.get("res-s-photo").path, pictures)]
     assert [r["top"] for r in json.loads(result.output)] == [e["top"] for e in expected]
 
 
@@ -89,7 +89,7 @@ def test_zoo_list_and_python_access():
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["name", "model", "dataset"] and len(lines) == 1 + len(zoo.list_models())
-    assert lines[1].startswith("vgg-a-photo")
+    assert lines[1].startswith("res-s-photo")
     # Columns stay aligned whatever the longest model name (an ensemble's names its members).
     datasets = [m.record["dataset"] for m in zoo.list_models()]
     starts = {line.index(f" {dataset} ") for line, dataset in zip(lines[1:], datasets)}
@@ -99,7 +99,7 @@ def test_zoo_list_and_python_access():
 
 def test_unknown_zoo_model_and_missing_images_are_one_line():
     result = CliRunner().invoke(cli, ["predict", "--zoo", "nope", "x.png"])
-    assert result.exit_code == 2 and result.output.strip().startswith("Error: no zoo model 'nope'; choose from: vgg-a-photo")
+    assert result.exit_code == 2 and result.output.strip().startswith("Error: no zoo model 'nope'; choose from: res-s-photo")
     result = CliRunner().invoke(cli, ["predict", "model.tflite"])
     assert result.exit_code == 2
     assert result.output.strip() == "Error: give a MODEL file and at least one IMAGE (or --zoo NAME and the images)"

@@ -1,6 +1,6 @@
 """The closet demo in the browser: a localhost server for the page, LiteRT.js and one model.
 
-    fmnist-edge demo                      # the zoo's vgg-a-photo on http://127.0.0.1:8000/
+    fmnist-edge demo                      # the zoo's res-s-photo on http://127.0.0.1:8000/
     fmnist-edge demo --zoo NAME           # another zoo model (one that carries a batch-1 file)
     fmnist-edge demo runs/vgg/export --port 8080
 
@@ -40,7 +40,7 @@ from ..errors import FmnistEdgeError
 HERE = Path(__file__).resolve().parent
 PAGE = HERE / "page"
 LITERTJS = HERE / "litertjs"
-DEFAULT_ZOO_MODEL = "vgg-a-photo"  # the zoo's recommended model, best on camera pictures
+DEFAULT_ZOO_MODEL = "res-s-photo"  # the zoo's recommended model, best on camera pictures
 PAGE_MODEL_FILE = "model_int8_b1.tflite"  # LiteRT.js 2.5 needs the batch fixed at 1
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # what a browser on this machine sends as Host
 CHROMIUM = Path("/usr/bin/chromium")

@@ -37,6 +37,13 @@ NOISE_FACTOR = 4
 # Step 6: foreground pieces closer than this fraction of the short side are one garment
 # (a sandal's straps, a shirt's collar) when the largest region is chosen.
 BRIDGE_FRACTION = 40  # dilation radius = max(1, short // BRIDGE_FRACTION)
+# Step 6: a garment's outline is sharp, a flash's hot spot or a soft shadow is not: a foreground pixel is
+# sharp where the difference changes by more than SHARP_NUMERATOR / SHARP_DENOMINATOR x the threshold
+# across it (central differences in x and y, summed). The garment's region is the one with the most sharp
+# pixels, and its box and polarity come from them. On photos of validation garments (never the reported
+# ones) this took flash pictures from 49.5% to 84.5% with res-s-photo, every other row within 1 point;
+# 1x the threshold gave 81.5%, 2x 86.0% but cost base pictures 0.6 points, 3x cost every row.
+SHARP_NUMERATOR, SHARP_DENOMINATOR = 3, 2
 # Step 6: a second region with at least this share of the chosen one's garment pixels is a second
 # garment: predict says which one it took.
 RIVAL_PERCENT = 50
@@ -147,22 +154,27 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     threshold = max(MIN_THRESHOLD, NOISE_FACTOR * noise)
     mask = _open3(np.abs(diff) > threshold)
 
-    # Step 6: the largest connected region, after bridging small gaps.
+    # Step 6: the region with the most sharp pixels (a garment's outline), after bridging small gaps.
     dilated = _dilate(mask, max(1, min(h, w) // BRIDGE_FRACTION))
-    region = _largest_region(dilated)
+    sharp = mask & (SHARP_DENOMINATOR * _edge_strength(diff) > SHARP_NUMERATOR * threshold)
+    region = _garment_region(dilated, sharp)
     garment = mask & region
     count = int(garment.sum())
     if count < MIN_GARMENT_PIXELS:
         raise NoGarmentError("no garment found: nothing in the picture stands out from its background")
-    rows, cols = np.nonzero(garment.any(axis=1))[0], np.nonzero(garment.any(axis=0))[0]
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    top, left, bottom, right = _bounding_box(garment)
     if top == 0 and left == 0 and bottom == h and right == w and 100 * count >= MAX_COVER_PERCENT * h * w:
         raise NoGarmentError("no garment found: the whole picture differs from its corners (no background to "
                              "separate the garment from)")
+    # The box and the polarity follow the outline when it has enough pixels: a hot spot inside the
+    # region widens neither.
+    outline = sharp & region
+    decided_by = outline if int(outline.sum()) >= MIN_GARMENT_PIXELS else garment
+    top, left, bottom, right = _bounding_box(decided_by)
 
     # Step 7: polarity. The garment is darker than the background when its differences sum below zero.
     if invert == "auto":
-        inverted = int(diff[garment].sum()) < 0
+        inverted = int(diff[decided_by].sum()) < 0
     else:
         inverted = invert == "yes"
     sign = -1 if inverted else 1
@@ -173,19 +185,32 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
     image = _fit_and_stretch(strength, size)
     return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold,
-                     _rival(mask, dilated & ~region, count))
+                     _rival(mask, sharp, dilated & ~region, count, int(outline.sum())))
 
 
-def _rival(mask: np.ndarray, rest: np.ndarray, count: int):
-    """The largest region of `rest` (the dilated mask without the chosen region) when its garment pixels are
-    at least RIVAL_PERCENT of `count`: (its box, its size in percent of the chosen one's), else None."""
-    other = mask & _largest_region(rest)
+def _rival(mask: np.ndarray, sharp: np.ndarray, rest: np.ndarray, count: int, outline: int):
+    """The region of `rest` (the dilated mask without the chosen region) step 6 would choose next, when its
+    garment pixels are at least RIVAL_PERCENT of `count` and its sharp pixels of `outline` (a hot spot has
+    no outline): (its box, its size in percent of the chosen one's), else None."""
+    region = _garment_region(rest, sharp)
+    other = mask & region
     pixels = int(other.sum())
-    if pixels < MIN_GARMENT_PIXELS or 100 * pixels < RIVAL_PERCENT * count:
+    if (pixels < MIN_GARMENT_PIXELS or 100 * pixels < RIVAL_PERCENT * count
+            or 100 * int((sharp & region).sum()) < RIVAL_PERCENT * outline):
         return None
-    rows, cols = np.nonzero(other.any(axis=1))[0], np.nonzero(other.any(axis=0))[0]
-    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-    return box, round(100 * pixels / count)
+    return _bounding_box(other), round(100 * pixels / count)
+
+
+def _bounding_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
+    """top, left, bottom, right (bottom and right exclusive) of the set pixels (at least one)."""
+    rows, cols = np.nonzero(pixels.any(axis=1))[0], np.nonzero(pixels.any(axis=0))[0]
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _edge_strength(diff: np.ndarray) -> np.ndarray:
+    """Step 6: |d(y, x+1) - d(y, x-1)| + |d(y+1, x) - d(y-1, x)|, coordinates clamped to the picture."""
+    padded = np.pad(diff, 1, mode="edge")
+    return (np.abs(padded[1:-1, 2:] - padded[1:-1, :-2]) + np.abs(padded[2:, 1:-1] - padded[:-2, 1:-1]))
 
 
 def _lower_median(values: np.ndarray) -> int:
@@ -307,8 +332,9 @@ def _open3(mask: np.ndarray) -> np.ndarray:
     return _dilate(_erode(mask, 1), 1)
 
 
-def _largest_region(mask: np.ndarray) -> np.ndarray:
-    """The largest 8-connected region of `mask` (the first in raster order on a tie), by pixel count.
+def _garment_region(mask: np.ndarray, sharp: np.ndarray) -> np.ndarray:
+    """Step 6: the 8-connected region of `mask` with the most `sharp` pixels; on a tie the one with the most
+    pixels, then the first in raster order (so with no sharp pixel at all, the largest region).
 
     Labels runs of foreground pixels row by row and joins runs of neighbouring rows that touch
     (8-connectivity: columns overlapping when widened by one), with union-find.
@@ -343,10 +369,12 @@ def _largest_region(mask: np.ndarray) -> np.ndarray:
                     parent[max(a, b)] = min(a, b)  # the root is the region's first run in raster order
         current_row.append(i)
     sizes: dict[int, int] = {}
-    for i, (_, s, e) in enumerate(runs):
+    edges: dict[int, int] = {}
+    for i, (r, s, e) in enumerate(runs):
         root = find(i)
         sizes[root] = sizes.get(root, 0) + e - s
-    best = min(sizes, key=lambda root: (-sizes[root], root))
+        edges[root] = edges.get(root, 0) + int(sharp[r, s:e].sum())
+    best = min(sizes, key=lambda root: (-edges[root], -sizes[root], root))
     out = np.zeros_like(mask)
     for i, (r, s, e) in enumerate(runs):
         if find(i) == best:

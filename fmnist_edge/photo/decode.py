@@ -67,7 +67,7 @@ def read_model_inputs(path: Path, size: tuple[int, int], invert: str = "auto") -
     if converted.rival is not None:
         taken, (other, percent) = converted.box, converted.rival
         note = "; ".join(filter(None, [note, (
-            f"two things stand out (two garments?): took the larger, at {_where(taken, converted.reduction)}; the "
+            f"two things stand out (two garments?): took the one with more outline, at {_where(taken, converted.reduction)}; the "
             f"other, {percent}% of its size, is at {_where(other, converted.reduction)} (crop the picture to choose)")]))
     return [ModelInput(str(path), converted.image, converted.inverted, note)]
 

@@ -1,8 +1,8 @@
 """The model zoo: trained int8 models that ship inside the package, ready on a device.
 
     fmnist-edge zoo list
-    fmnist-edge predict --zoo vgg-a-photo shirt.jpg
-    model = fmnist_edge.zoo.load("vgg-a-photo"); model.predict(uint8_images)
+    fmnist-edge predict --zoo res-s-photo shirt.jpg
+    model = fmnist_edge.zoo.load("res-s-photo"); model.predict(uint8_images)
 
 Each model is a .tflite file (full integer, uint8 in and out, TFLite Model Metadata with its labels)
 beside zoo.json, the manifest: dataset, accuracy on the official test set (measured when the file was
@@ -96,7 +96,7 @@ def load(name: str, num_threads: int | None = None, folder: Path | None = None):
     """The zoo model `name` in LiteRT (fmnist_edge.formats.runtime.TFLiteModel), its sha256 checked first.
 
     Example:
-        >>> fmnist_edge.zoo.load("vgg-a-photo").predict(x_test[:8]).argmax(1)
+        >>> fmnist_edge.zoo.load("res-s-photo").predict(x_test[:8]).argmax(1)
     """
     from ..formats.runtime import load_model
 

@@ -70,6 +70,9 @@ def pictures(data) -> dict[str, Image.Image]:
     # where it is small enough, so the fitted background meets vignettes, edge garments and objects.
     for i, careless in enumerate(CARELESS, start=21):
         cases[f"{i:02d}_careless_{careless}"] = _rendered(data, i, 320, careless)
+    # A flash's hot spot larger than the garment and apart from it: the region with the outline wins (step 6),
+    # where the largest region would be the spot.
+    cases["29_flash_spot_apart"] = _rendered(data, 35, 320, "flash")
     return cases
 
 

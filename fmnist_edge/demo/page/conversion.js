@@ -13,6 +13,7 @@ export const TRIM = 24;
 export const MIN_THRESHOLD = 16;
 export const NOISE_FACTOR = 4;
 export const BRIDGE_FRACTION = 40;
+export const SHARP_NUMERATOR = 3, SHARP_DENOMINATOR = 2; // a sharp pixel: 2 x edge strength > 3 x threshold
 export const MIN_GARMENT_PIXELS = 12;
 export const MAX_COVER_PERCENT = 95;
 export const LIGHT_BACKGROUND = 128;
@@ -96,26 +97,36 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
   for (let i = 0; i < h * w; i++) raw[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
   const mask = dilate(erode1(raw, h, w), h, w, 1);
 
-  // Step 6: the largest 8-connected region after bridging small gaps.
-  const region = largestRegion(dilate(mask, h, w, Math.max(1, Math.floor(Math.min(h, w) / BRIDGE_FRACTION))), h, w);
-  let count = 0, top = h, bottom = 0, left = w, right = 0, signedSum = 0;
+  // Step 6: the region with the most sharp pixels (a garment's outline) after bridging small gaps.
+  const sharp = new Uint8Array(h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      if (mask[i] && region[i]) {
-        count++;
-        top = Math.min(top, y); bottom = Math.max(bottom, y + 1);
-        left = Math.min(left, x); right = Math.max(right, x + 1);
-        signedSum += diff[i];
-      }
+      if (!mask[i]) continue;
+      const e = Math.abs(diff[y * w + Math.min(w - 1, x + 1)] - diff[y * w + Math.max(0, x - 1)]) +
+        Math.abs(diff[Math.min(h - 1, y + 1) * w + x] - diff[Math.max(0, y - 1) * w + x]);
+      sharp[i] = SHARP_DENOMINATOR * e > SHARP_NUMERATOR * threshold ? 1 : 0;
     }
   }
+  const region = garmentRegion(dilate(mask, h, w, Math.max(1, Math.floor(Math.min(h, w) / BRIDGE_FRACTION))),
+    sharp, h, w);
+  const garmentBox = boxOf((i) => mask[i] && region[i], h, w);
+  const count = garmentBox.count;
   if (count < MIN_GARMENT_PIXELS) {
     throw new NoGarmentError('no garment found: nothing in the picture stands out from its background');
   }
-  if (top === 0 && left === 0 && bottom === h && right === w && 100 * count >= MAX_COVER_PERCENT * h * w) {
+  if (garmentBox.top === 0 && garmentBox.left === 0 && garmentBox.bottom === h && garmentBox.right === w &&
+      100 * count >= MAX_COVER_PERCENT * h * w) {
     throw new NoGarmentError('no garment found: the whole picture differs from its corners ' +
       '(no background to separate the garment from)');
+  }
+  // The box and the polarity follow the outline (the region's sharp pixels) when it has enough pixels.
+  const outlineBox = boxOf((i) => sharp[i] && region[i], h, w);
+  const decided = outlineBox.count >= MIN_GARMENT_PIXELS ? outlineBox : garmentBox;
+  const {top, left, bottom, right} = decided;
+  let signedSum = 0;
+  for (let i = 0; i < h * w; i++) {
+    if (decided === outlineBox ? sharp[i] && region[i] : mask[i] && region[i]) signedSum += diff[i];
   }
 
   // Step 7: polarity.
@@ -274,8 +285,24 @@ function dilate(mask, h, w, r) {
   return out;
 }
 
-/** The largest 8-connected region (first in raster order on a tie): runs per row joined with union-find. */
-function largestRegion(mask, h, w) {
+/** The bounding box (top, left, bottom, right; exclusive ends) and the count of the pixels `inside` picks. */
+function boxOf(inside, h, w) {
+  let count = 0, top = h, bottom = 0, left = w, right = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (inside(y * w + x)) {
+        count++;
+        top = Math.min(top, y); bottom = Math.max(bottom, y + 1);
+        left = Math.min(left, x); right = Math.max(right, x + 1);
+      }
+    }
+  }
+  return {count, top, left, bottom, right};
+}
+
+/** The 8-connected region with the most sharp pixels (then the most pixels, then the first in raster order):
+ * runs per row joined with union-find. */
+function garmentRegion(mask, sharp, h, w) {
   const runRow = [], runStart = [], runEnd = [];
   for (let y = 0; y < h; y++) {
     let x = 0;
@@ -312,14 +339,20 @@ function largestRegion(mask, h, w) {
     }
     current.push(i);
   }
-  const sizes = new Map();
+  const sizes = new Map(), edges = new Map();
   for (let i = 0; i < runRow.length; i++) {
     const root = find(i);
     sizes.set(root, (sizes.get(root) || 0) + runEnd[i] - runStart[i]);
+    let sharpInRun = 0;
+    for (let x = runStart[i]; x < runEnd[i]; x++) sharpInRun += sharp[runRow[i] * w + x];
+    edges.set(root, (edges.get(root) || 0) + sharpInRun);
   }
-  let best = -1, bestSize = -1;
+  let best = -1, bestSize = -1, bestEdges = -1;
   for (const [root, size] of sizes) {
-    if (size > bestSize || (size === bestSize && root < best)) { best = root; bestSize = size; }
+    const e = edges.get(root);
+    if (e > bestEdges || (e === bestEdges && (size > bestSize || (size === bestSize && root < best)))) {
+      best = root; bestSize = size; bestEdges = e;
+    }
   }
   for (let i = 0; i < runRow.length; i++) {
     if (find(i) === best) for (let x = runStart[i]; x < runEnd[i]; x++) out[runRow[i] * w + x] = 1;

@@ -11,6 +11,8 @@ const val TRIM = 24
 const val MIN_THRESHOLD = 16
 const val NOISE_FACTOR = 4
 const val BRIDGE_FRACTION = 40
+const val SHARP_NUMERATOR = 3  // a sharp pixel: 2 x edge strength > 3 x threshold (a garment's outline)
+const val SHARP_DENOMINATOR = 2
 const val MIN_GARMENT_PIXELS = 12
 const val MAX_COVER_PERCENT = 95
 const val LIGHT_BACKGROUND = 128
@@ -89,26 +91,34 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
     val raw = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
     val mask = dilate(erode1(raw, h, w), h, w, 1)
 
-    // Step 6: the largest 8-connected region after bridging small gaps.
-    val region = largestRegion(dilate(mask, h, w, maxOf(1, minOf(h, w) / BRIDGE_FRACTION)), h, w)
-    var count = 0
-    var top = h; var bottom = 0; var left = w; var right = 0
-    var signedSum = 0L
+    // Step 6: the region with the most sharp pixels (a garment's outline) after bridging small gaps.
+    val sharp = BooleanArray(h * w)
     for (y in 0 until h) for (x in 0 until w) {
         val i = y * w + x
-        if (mask[i] && region[i]) {
-            count++
-            top = minOf(top, y); bottom = maxOf(bottom, y + 1)
-            left = minOf(left, x); right = maxOf(right, x + 1)
-            signedSum += diff[i]
-        }
+        if (!mask[i]) continue
+        val e = Math.abs(diff[y * w + minOf(w - 1, x + 1)] - diff[y * w + maxOf(0, x - 1)]) +
+            Math.abs(diff[minOf(h - 1, y + 1) * w + x] - diff[maxOf(0, y - 1) * w + x])
+        sharp[i] = SHARP_DENOMINATOR * e > SHARP_NUMERATOR * threshold
     }
+    val region = garmentRegion(dilate(mask, h, w, maxOf(1, minOf(h, w) / BRIDGE_FRACTION)), sharp, h, w)
+    val garmentBox = boxOf(h, w) { mask[it] && region[it] }
+    val count = garmentBox[4]
     if (count < MIN_GARMENT_PIXELS) {
         throw NoGarmentException("no garment found: nothing in the picture stands out from its background")
     }
-    if (top == 0 && left == 0 && bottom == h && right == w && 100L * count >= MAX_COVER_PERCENT.toLong() * h * w) {
+    if (garmentBox[0] == 0 && garmentBox[1] == 0 && garmentBox[2] == h && garmentBox[3] == w &&
+        100L * count >= MAX_COVER_PERCENT.toLong() * h * w) {
         throw NoGarmentException("no garment found: the whole picture differs from its corners " +
             "(no background to separate the garment from)")
+    }
+    // The box and the polarity follow the outline (the region's sharp pixels) when it has enough pixels.
+    val outlineBox = boxOf(h, w) { sharp[it] && region[it] }
+    val byOutline = outlineBox[4] >= MIN_GARMENT_PIXELS
+    val box = if (byOutline) outlineBox else garmentBox
+    val top = box[0]; val left = box[1]; val bottom = box[2]; val right = box[3]
+    var signedSum = 0L
+    for (i in 0 until h * w) {
+        if (if (byOutline) sharp[i] && region[i] else mask[i] && region[i]) signedSum += diff[i]
     }
 
     // Step 7: polarity.
@@ -262,8 +272,23 @@ private fun dilate(mask: BooleanArray, h: Int, w: Int, r: Int): BooleanArray {
     return out
 }
 
-/** The largest 8-connected region (first in raster order on a tie): runs per row joined with union-find. */
-private fun largestRegion(mask: BooleanArray, h: Int, w: Int): BooleanArray {
+/** top, left, bottom, right (exclusive ends) and the count of the pixels `inside` picks. */
+private fun boxOf(h: Int, w: Int, inside: (Int) -> Boolean): IntArray {
+    var count = 0
+    var top = h; var bottom = 0; var left = w; var right = 0
+    for (y in 0 until h) for (x in 0 until w) {
+        if (inside(y * w + x)) {
+            count++
+            top = minOf(top, y); bottom = maxOf(bottom, y + 1)
+            left = minOf(left, x); right = maxOf(right, x + 1)
+        }
+    }
+    return intArrayOf(top, left, bottom, right, count)
+}
+
+/** The 8-connected region with the most sharp pixels (then the most pixels, then the first in raster order):
+ *  runs per row joined with union-find. */
+private fun garmentRegion(mask: BooleanArray, sharp: BooleanArray, h: Int, w: Int): BooleanArray {
     val runRow = ArrayList<Int>()
     val runStart = ArrayList<Int>()
     val runEnd = ArrayList<Int>()
@@ -306,8 +331,14 @@ private fun largestRegion(mask: BooleanArray, h: Int, w: Int): BooleanArray {
         current.add(i)
     }
     val sizes = HashMap<Int, Int>()
-    for (i in runRow.indices) sizes.merge(find(i), runEnd[i] - runStart[i], Int::plus)
-    val best = sizes.entries.minWith(compareBy<Map.Entry<Int, Int>>({ -it.value }, { it.key })).key
+    val edges = HashMap<Int, Int>()
+    for (i in runRow.indices) {
+        sizes.merge(find(i), runEnd[i] - runStart[i], Int::plus)
+        var sharpInRun = 0
+        for (x in runStart[i] until runEnd[i]) if (sharp[runRow[i] * w + x]) sharpInRun++
+        edges.merge(find(i), sharpInRun, Int::plus)
+    }
+    val best = sizes.keys.minWith(compareBy<Int>({ -edges.getValue(it) }, { -sizes.getValue(it) }, { it }))
     for (i in runRow.indices) if (find(i) == best) for (x in runStart[i] until runEnd[i]) out[runRow[i] * w + x] = true
     return out
 }
