@@ -35,6 +35,7 @@ ENTRIES = {
     "edge-s-photo": "edge-s-photo",
     "res-t": "res-t-best",
     "vgg-t": "vgg-t-best",
+    "res-closet": "res-closet",
     "mresnet-closet": "mresnet-paper",
 }
 
@@ -43,7 +44,8 @@ ENTRIES = {
 # dynamic batch): `fmnist-edge demo --zoo NAME`. Only the demos' model, to keep the wheel small.
 PAGE_MODELS = ("res-s-photo",)
 # Runs whose QAT fine-tuning took options beyond the defaults (res-s: its lr / 10 = 0.01 cost 0.83 points).
-QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-photo": " --lr 0.0005", "res-t-best": " --lr 0.0005"}
+QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-photo": " --lr 0.0005", "res-t-best": " --lr 0.0005",
+               "res-closet": " --lr 0.0005"}
 
 
 def page_file(name: str, folder: Path, exported: dict) -> dict:
