@@ -35,13 +35,13 @@ TRIM = 24
 MIN_THRESHOLD = 16
 NOISE_FACTOR = 4
 # Step 6: foreground pieces closer than this fraction of the short side are one garment
-# (a sandal's straps, a shirt's collar) when the largest region is chosen.
+# (a sandal's straps, a shirt's collar) when the garment's region is chosen.
 BRIDGE_FRACTION = 40  # dilation radius = max(1, short // BRIDGE_FRACTION)
 # Step 6: a garment's outline is sharp, a flash's hot spot or a soft shadow is not: a foreground pixel is
 # sharp where the difference changes by more than SHARP_NUMERATOR / SHARP_DENOMINATOR x the threshold
 # across it (central differences in x and y, summed). The garment's region is the one with the most sharp
 # pixels, and its box and polarity come from them. On photos of validation garments (never the reported
-# ones) this took flash pictures from 49.5% to 84.5% with res-s-photo, every other row within 1 point;
+# ones) this took flash pictures from 49.5% to 84.5% with res-s-photo, every other row within 1.5 points;
 # 1x the threshold gave 81.5%, 2x 86.0% but cost base pictures 0.6 points, 3x cost every row.
 SHARP_NUMERATOR, SHARP_DENOMINATOR = 3, 2
 # Step 6: a second region with at least this share of the chosen one's garment pixels is a second
@@ -169,7 +169,8 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     # The box and the polarity follow the outline when it has enough pixels: a hot spot inside the
     # region widens neither.
     outline = sharp & region
-    decided_by = outline if int(outline.sum()) >= MIN_GARMENT_PIXELS else garment
+    outline_count = int(outline.sum())
+    decided_by = outline if outline_count >= MIN_GARMENT_PIXELS else garment
     top, left, bottom, right = _bounding_box(decided_by)
 
     # Step 7: polarity. The garment is darker than the background when its differences sum below zero.
@@ -185,7 +186,7 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
     image = _fit_and_stretch(strength, size)
     return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold,
-                     _rival(mask, sharp, dilated & ~region, count, int(outline.sum())))
+                     _rival(mask, sharp, dilated & ~region, count, outline_count))
 
 
 def _rival(mask: np.ndarray, sharp: np.ndarray, rest: np.ndarray, count: int, outline: int):
