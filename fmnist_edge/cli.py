@@ -87,6 +87,10 @@ _TRAIN_OPTIONS = (
                  help=_default("distill_weight", "Share of the loss on the teachers' soft targets; the rest on the labels.")),
     click.option("--early-stopping", "early_stopping", type=int, default=None, metavar="PATIENCE",
                  help=_default("early_stopping", "Stop after PATIENCE epochs without a better validation accuracy.")),
+    click.option("--average-last", "average_last", type=int, default=None, metavar="N",
+                 help=_default("average_last", "Average the weights of the last N epochs (stochastic weight "
+                                               "averaging), BN statistics measured again; the average is the "
+                                               "model when it validates at least as well as the best epoch.")),
     click.option("--val-split", type=float, default=None,
                  help=_default("val_split", "Fraction of training images held out to pick the best epoch.")),
     click.option("--val-source", type=click.Choice(VAL_SOURCES), default=None,
@@ -412,10 +416,10 @@ def models(names, latency, as_json) -> None:
         click.echo(f"{row['name']:<11} {row['params']:>11,} {row['macs']:>14,}{timed}  {shape:<9} "
                    f"{row['classes']:>7}  {row['source']}")
     if latency:
-        from .artifacts.provenance import cpu_model
+        from .artifacts.provenance import cpu_description
 
         click.echo(f"\nint8 p50: single-image calls in LiteRT, one thread, 20 warm-up and 200 timed calls, "
-                   f"untrained weights; {cpu_model()}.")
+                   f"untrained weights; {cpu_description()}.")
 
 
 def _int8_latency(net, input_shape) -> dict:

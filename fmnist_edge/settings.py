@@ -51,6 +51,9 @@ class TrainSettings:
     temperature: float = 4.0  # softens teachers' and student's outputs alike (Hinton et al. 2015; 4 is the usual choice)
     distill_weight: float = 0.9  # share of the loss on the teachers' soft targets; the rest is the labels' cross-entropy
     early_stopping: int | None = None  # patience in epochs on val accuracy; None = train all epochs
+    # the mean of the last N epochs' weights (stochastic weight averaging), BN statistics measured again,
+    # is the run's model when it validates at least as well as the best epoch; None = no averaging
+    average_last: int | None = None
     val_split: float = 0.1  # 6,000 images select the best epoch; the 10k test set never does
     val_source: str = "split"  # or "held-out": the dataset's own validation set (VAL_SOURCES says why)
     # closet only: compose new training canvases from the training garments every epoch instead of reusing a
@@ -94,6 +97,12 @@ class TrainSettings:
             raise FmnistEdgeError(f"--distill-weight must be in [0, 1], got {self.distill_weight}")
         if self.early_stopping is not None and self.early_stopping < 1:
             raise FmnistEdgeError(f"--early-stopping patience must be at least 1, got {self.early_stopping}")
+        if self.average_last is not None and not 2 <= self.average_last <= self.epochs:
+            raise FmnistEdgeError(f"--average-last averages the last N epochs: N must be 2 to --epochs "
+                                  f"({self.epochs}), got {self.average_last}")
+        if self.average_last and self.early_stopping:
+            raise FmnistEdgeError("--average-last averages the run's last epochs, which --early-stopping may never "
+                                  "reach: give one")
         if not 0.0 <= self.val_split < 1.0:
             raise FmnistEdgeError(f"--val-split must be in [0, 1), got {self.val_split}")
         if self.early_stopping and self.val_split == 0 and self.val_source == "split":

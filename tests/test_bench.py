@@ -109,6 +109,8 @@ def test_bench_json_tables_and_plots(benched):
     record = json.loads(benched.json_path.read_text())
     assert record["rows"] == benched.rows and record["clock"] == "time.perf_counter_ns"
     assert record["machine"]["cores"] >= 1 and record["versions"]["ai-edge-litert"]
+    from fmnist_edge.artifacts.provenance import cpu_features
+    assert record["machine"]["cpu_features"] == cpu_features()
     assert f"{RUNS} timed runs" in record["method"] and "3 warm-up calls" in record["method"]
     table = benched.table("table").splitlines()
     assert len(table) == 1 + len(benched.rows) and table[0].split()[:3] == ["model", "format", "thr"]
@@ -121,6 +123,16 @@ def test_bench_json_tables_and_plots(benched):
     assert json.loads(benched.table("json")) == benched.rows
     assert [p.name for p in benched.plots] == ["bench_accuracy_vs_size.png", "bench_accuracy_vs_latency.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in benched.plots)
+
+
+def test_the_cpu_record_names_the_features_that_change_its_speed(tmp_path):
+    from fmnist_edge.artifacts.provenance import cpu_features
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_features(info) == ["avx2", "avx512f", "avx512_vnni", "avx512_bf16"]
+    info.write_text("model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2\n")
+    assert cpu_features(info) == ["avx2"]
+    assert cpu_features(tmp_path / "absent") == []
 
 
 def test_the_default_baseline_is_the_shipped_trained_resnet50(tmp_path):

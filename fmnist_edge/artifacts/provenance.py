@@ -25,6 +25,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+# The instruction sets that change how fast training and int8 inference run on the CPUs these machines get:
+# two CPUs both named "AMD EPYC" differed 4x in training speed (one had AVX-512 with VNNI and BF16, the
+# other AVX2 only), so a timing is only comparable with one made on the same features.
+SPEED_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """Which of SPEED_FEATURES this CPU has (empty where /proc/cpuinfo is absent)."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return [name for name in SPEED_FEATURES if name in flags]
+    except OSError:
+        pass
+    return []
+
+
+def cpu_description() -> str:
+    """The CPU's name with its speed features, e.g. "AMD EPYC (avx2)", for lines that quote a timing."""
+    features = cpu_features()
+    return f"{cpu_model()} ({', '.join(features)})" if features else cpu_model()
+
+
 def package_version(package: str) -> str | None:
     """The installed version of a distribution, or None when it is not installed."""
     try:
@@ -42,7 +66,7 @@ def record_header(*, devices: bool = False) -> dict[str, Any]:
     """
     header = {
         "date": utc_now(),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu": cpu_model(), "cpu_features": cpu_features(), "cores": os.cpu_count(), "platform": platform.platform()},
         "versions": {name: version for name in _VERSIONED_PACKAGES if (version := package_version(name))}
         | {"python": platform.python_version()},
         "git": git_state(),

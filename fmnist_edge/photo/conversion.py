@@ -30,8 +30,14 @@ BAND_FRACTION = 20  # band width = max(1, short // BAND_FRACTION)
 # Step 3: band pixels further than max(TRIM, 4 x the fit's median residual) from the fit are left
 # out of the refit (a garment running off an edge, an object lying on the band).
 TRIM = 24
-# Step 4: a pixel belongs to the foreground when it differs from the background by more than
-# max(MIN_THRESHOLD, NOISE_FACTOR x the border's median absolute difference).
+# Step 4: the difference is smoothed by a 3x3 mean before it is thresholded: a wood-grain or woven wall
+# (stripes a few working pixels apart) and a garment's print average out, a garment's outline does not.
+# On photos of validation garments (never the reported ones), with res-s-photo: texture 81.5 -> 87.5%,
+# base 89.7 -> 91.7%, crooked +2, print +1.5, messenger -1.5, every other row within 1 point. The garment's
+# strength (step 8) keeps the unsmoothed difference: smoothing it too cost base pictures 2.4 points.
+SMOOTH_RADIUS = 1  # a (2r+1) x (2r+1) mean
+# Step 4: a pixel belongs to the foreground when its smoothed difference from the background exceeds
+# max(MIN_THRESHOLD, NOISE_FACTOR x the border's median absolute smoothed difference).
 MIN_THRESHOLD = 16
 NOISE_FACTOR = 4
 # Step 6: foreground pieces closer than this fraction of the short side are one garment
@@ -146,7 +152,8 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     h, w = small.shape
     background = _fitted_background(small)
     corners = (int(background[0, 0]), int(background[0, -1]), int(background[-1, 0]), int(background[-1, -1]))
-    diff = small - background  # signed: the garment's difference from the wall behind it
+    raw = small - background  # signed: the garment's difference from the wall behind it
+    diff = _smoothed(raw)  # what decides the mask, the outline and the polarity (step 4)
 
     # Step 4: the threshold from the noise on the picture's border ring.
     ring = np.concatenate([diff[0], diff[-1], diff[1:-1, 0], diff[1:-1, -1]]) if h > 1 and w > 1 else diff.ravel()
@@ -167,10 +174,10 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
         raise NoGarmentError("no garment found: the whole picture differs from its corners (no background to "
                              "separate the garment from)")
     # The box and the polarity follow the outline when it has enough pixels: a hot spot inside the
-    # region widens neither.
-    outline = sharp & region
-    outline_count = int(outline.sum())
-    decided_by = outline if outline_count >= MIN_GARMENT_PIXELS else garment
+    # region widens neither. The 3x3 mean spreads a contrasty edge one pixel onto the wall, so the outline
+    # is the sharp pixels whose own difference stands out too: a clean picture's box stays the garment's.
+    outline = sharp & region & (np.abs(raw) > threshold)
+    decided_by = outline if int(outline.sum()) >= MIN_GARMENT_PIXELS else garment
     top, left, bottom, right = _bounding_box(decided_by)
 
     # Step 7: polarity. The garment is darker than the background when its differences sum below zero.
@@ -180,13 +187,13 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
         inverted = invert == "yes"
     sign = -1 if inverted else 1
     # Step 8: the garment's strength above the background, the noise floor taken off.
-    strength = np.clip(sign * diff[top:bottom, left:right] - threshold // 2, 0, None)
+    strength = np.clip(sign * raw[top:bottom, left:right] - threshold // 2, 0, None)
     strength[~region[top:bottom, left:right]] = 0  # clutter outside the garment's region stays background
 
     # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
     image = _fit_and_stretch(strength, size)
     return Converted(image, inverted, (top, left, bottom, right), k, corners, threshold,
-                     _rival(mask, sharp, dilated & ~region, count, outline_count))
+                     _rival(mask, sharp, dilated & ~region, count, int((sharp & region).sum())))
 
 
 def _rival(mask: np.ndarray, sharp: np.ndarray, rest: np.ndarray, count: int, outline: int):
@@ -206,6 +213,15 @@ def _bounding_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
     """top, left, bottom, right (bottom and right exclusive) of the set pixels (at least one)."""
     rows, cols = np.nonzero(pixels.any(axis=1))[0], np.nonzero(pixels.any(axis=0))[0]
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _smoothed(diff: np.ndarray) -> np.ndarray:
+    """Step 4: floor((sum of the 3x3 neighbourhood + 4) / 9), coordinates clamped to the picture."""
+    side = 2 * SMOOTH_RADIUS + 1
+    padded = np.pad(diff, SMOOTH_RADIUS, mode="edge")
+    h, w = diff.shape
+    total = sum(padded[dy:dy + h, dx:dx + w] for dy in range(side) for dx in range(side))
+    return (total + side * side // 2) // (side * side)  # numpy's // floors, as the spec's does
 
 
 def _edge_strength(diff: np.ndarray) -> np.ndarray:

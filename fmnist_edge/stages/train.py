@@ -30,8 +30,10 @@ from ..data import Dataset
 from ..artifacts.run_data import RunData, open_run_data
 from ..fitting.distribution import Distribution, make_distribution
 from ..models import build_model, get_model_info
+from ..fitting.averaging import averaged_weights, reestimate_batch_norm, snapshot_callback
 from ..fitting.loop import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
 from ..artifacts.keras_files import evaluate_model, load_trained_run
+from ..contract import float_pixels, scores
 from ..errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
 from ..artifacts.provenance import record_header, utc_now
 from ..progress import Progress
@@ -265,6 +267,8 @@ class _Trainer:
                 keras.callbacks.BackupAndRestore(str(self.run_dir.checkpoints), delete_checkpoint=False),
                 shown,  # after the recorder: its line reports the epoch the recorder has just kept
             ]
+            if s.average_last:  # before the checkpoint, as the best model: a repeated epoch rewrites its file
+                callbacks.insert(1, snapshot_callback(self._snapshots, s.epochs - s.average_last + 1))
             if s.early_stopping and val_ds is not None:
                 callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                                patience=s.early_stopping))
@@ -343,6 +347,8 @@ class _Trainer:
         """Score the best model on the test set, draw the run's plots and mark it complete."""
         if not self.run_dir.model.exists():
             raise TrainingError(f"{self.run_dir.root}: no epoch improved on validation; no model was saved")
+        if self.settings.average_last and "average" not in self.record:
+            self._average()
 
         metrics = evaluate_model(self.run_dir.model, self.data, self.settings.batch_size)
         metrics["params"] = self.record["params"]
@@ -354,6 +360,51 @@ class _Trainer:
         self.record["finished"] = utc_now()
         self._save_record()
         return Run(self.run_dir.root, self.settings, self.record, metrics)
+
+    @property
+    def _snapshots(self) -> Path:
+        return self.run_dir.checkpoints / "average"
+
+    def _average(self) -> None:
+        """--average-last N: the mean of the last N epochs' weights, its BN statistics measured again over one
+        pass of the training batches, becomes the run's model when it validates at least as well as the best
+        epoch (run.json's "average" says what it scored either way). Runs once: a resumed scoring skips it."""
+        s, record = self.settings, self.record
+        first, done = s.epochs - s.average_last + 1, record.get("epochs_completed", 0)
+        if done - first + 1 < 2:  # --finish before the window held two epochs
+            record["average"] = {"epochs": [], "kept": False, "why": f"the run ended at epoch {done}, before two "
+                                 f"epochs of the averaging window (from epoch {first})"}
+            self._save_record()
+            return
+        self.progress.line(f"averaging the weights of epochs {first}-{done}")
+        with precision_policy(s.mixed_precision):
+            net = build_model(s.model, self.data.image_shape, self.data.num_classes)
+            net.set_weights(averaged_weights(self._snapshots, range(first, done + 1), net.get_weights()))
+            view = self.view
+            batches, _ = fit_datasets(view.x_train, view.y_train, view.x_val[:0], view.y_val[:0],
+                                      self.data.num_classes, s, make_distribution("one", None, None),
+                                      garments=view.garments, first_epoch=done)
+            reestimate_batch_norm(net, batches)
+        best = record.get("best") or {}
+        entry: dict[str, Any] = {"epochs": [first, done], "best_epoch_val_accuracy": best.get("val_accuracy")}
+        if len(view.x_val):
+            probs = net.predict(float_pixels(view.x_val[..., None]), batch_size=s.batch_size, verbose=0)
+            entry["val_accuracy"] = round(scores(probs.argmax(axis=1), view.y_val,
+                                                 list(self.data.class_names))["accuracy"], 6)
+            entry["kept"] = entry["val_accuracy"] >= best.get("val_accuracy", 0.0)
+        else:  # no validation: the last epoch is the model, and the average stands for the last epochs
+            entry["kept"] = True
+        if entry["kept"]:
+            with atomic_path(self.run_dir.model) as tmp:
+                net.save(tmp)
+            record["best"] = {"epoch": done, "val_accuracy": entry.get("val_accuracy", best.get("val_accuracy")),
+                              "monitor": best.get("monitor", "val_accuracy"), "averaged": [first, done]}
+        record["average"] = entry
+        self._save_record()
+        self.progress.line(f"average of epochs {first}-{done}: val accuracy "
+                           f"{100 * entry.get('val_accuracy', float('nan')):.2f}% against the best epoch's "
+                           f"{100 * best.get('val_accuracy', float('nan')):.2f}%: "
+                           f"{'kept' if entry['kept'] else 'not kept'}")
 
     def record_history(self) -> list[dict[str, Any]]:
         return self.record.setdefault("history", [])

@@ -73,6 +73,9 @@ def pictures(data) -> dict[str, Image.Image]:
     # A flash's hot spot larger than the garment and apart from it: the region with the outline wins (step 6),
     # where the largest region would be the spot.
     cases["29_flash_spot_apart"] = _rendered(data, 35, 320, "flash")
+    # A wood-grain wall (25_careless_texture is a woven one): stripes a few working pixels apart, which the
+    # 3x3 mean of step 4 averages out of the mask.
+    cases["30_texture_wood_grain"] = _rendered(data, 36, 320, "texture")
     return cases
 
 

@@ -75,8 +75,22 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
   // Step 3: the background, a surface fitted to the border band.
   const background = fittedBackground(small, h, w);
   const corners = [background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1]];
+  const raw = new Int32Array(h * w);
+  for (let i = 0; i < h * w; i++) raw[i] = small[i] - background[i];
+
+  // Step 4: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity;
+  // a wall's grain and a print average out, an outline does not. Step 8 reads the raw difference.
   const diff = new Int32Array(h * w);
-  for (let i = 0; i < h * w; i++) diff[i] = small[i] - background[i];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        const row = Math.min(h - 1, Math.max(0, y + dy)) * w;
+        for (let dx = -1; dx <= 1; dx++) sum += raw[row + Math.min(w - 1, Math.max(0, x + dx))];
+      }
+      diff[y * w + x] = Math.floor((sum + 4) / 9);
+    }
+  }
 
   // Step 4: the threshold from the noise on the border ring.
   const ring = [];
@@ -93,9 +107,9 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
   const threshold = Math.max(MIN_THRESHOLD, NOISE_FACTOR * noise);
 
   // Step 5: a 3x3 opening of the foreground mask.
-  const raw = new Uint8Array(h * w);
-  for (let i = 0; i < h * w; i++) raw[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
-  const mask = dilate(erode1(raw, h, w), h, w, 1);
+  const foreground = new Uint8Array(h * w);
+  for (let i = 0; i < h * w; i++) foreground[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
+  const mask = dilate(erode1(foreground, h, w), h, w, 1);
 
   // Step 6: the region with the most sharp pixels (a garment's outline) after bridging small gaps.
   const sharp = new Uint8Array(h * w);
@@ -121,12 +135,14 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
       '(no background to separate the garment from)');
   }
   // The box and the polarity follow the outline (the region's sharp pixels) when it has enough pixels.
-  const outlineBox = boxOf((i) => sharp[i] && region[i], h, w);
+  // The 3x3 mean spreads a contrasty edge one pixel onto the wall: the outline's pixels stand out unsmoothed too.
+  const inOutline = (i) => sharp[i] && region[i] && Math.abs(raw[i]) > threshold;
+  const outlineBox = boxOf(inOutline, h, w);
   const decided = outlineBox.count >= MIN_GARMENT_PIXELS ? outlineBox : garmentBox;
   const {top, left, bottom, right} = decided;
   let signedSum = 0;
   for (let i = 0; i < h * w; i++) {
-    if (decided === outlineBox ? sharp[i] && region[i] : mask[i] && region[i]) signedSum += diff[i];
+    if (decided === outlineBox ? inOutline(i) : mask[i] && region[i]) signedSum += diff[i];
   }
 
   // Step 7: polarity.
@@ -140,7 +156,7 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
   for (let y = 0; y < bh; y++) {
     for (let x = 0; x < bw; x++) {
       const i = (top + y) * w + left + x;
-      strength[y * bw + x] = region[i] ? Math.max(0, sign * diff[i] - floor) : 0;
+      strength[y * bw + x] = region[i] ? Math.max(0, sign * raw[i] - floor) : 0;
     }
   }
 

@@ -71,7 +71,20 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
     // Step 3: the background, a surface fitted to the border band.
     val background = fittedBackground(small, h, w)
     val corners = intArrayOf(background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1])
-    val diff = IntArray(h * w) { small[it] - background[it] }
+    val rawDiff = IntArray(h * w) { small[it] - background[it] }
+
+    // Step 4: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity;
+    // a wall's grain and a print average out, an outline does not. Step 8 reads the raw difference.
+    val diff = IntArray(h * w) { i ->
+        val y = i / w
+        val x = i % w
+        var sum = 0
+        for (dy in -1..1) {
+            val row = minOf(h - 1, maxOf(0, y + dy)) * w
+            for (dx in -1..1) sum += rawDiff[row + minOf(w - 1, maxOf(0, x + dx))]
+        }
+        Math.floorDiv(sum + 4, 9)
+    }
 
     // Step 4: the threshold from the noise on the border ring.
     val ring = ArrayList<Int>()
@@ -112,13 +125,15 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
             "(no background to separate the garment from)")
     }
     // The box and the polarity follow the outline (the region's sharp pixels) when it has enough pixels.
-    val outlineBox = boxOf(h, w) { sharp[it] && region[it] }
+    // The 3x3 mean spreads a contrasty edge one pixel onto the wall: the outline's pixels stand out unsmoothed too.
+    val inOutline = { i: Int -> sharp[i] && region[i] && Math.abs(rawDiff[i]) > threshold }
+    val outlineBox = boxOf(h, w, inOutline)
     val byOutline = outlineBox[4] >= MIN_GARMENT_PIXELS
     val box = if (byOutline) outlineBox else garmentBox
     val top = box[0]; val left = box[1]; val bottom = box[2]; val right = box[3]
     var signedSum = 0L
     for (i in 0 until h * w) {
-        if (if (byOutline) sharp[i] && region[i] else mask[i] && region[i]) signedSum += diff[i]
+        if (if (byOutline) inOutline(i) else mask[i] && region[i]) signedSum += diff[i]
     }
 
     // Step 7: polarity.
@@ -135,7 +150,7 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
     val strength = DoubleArray(bh * bw)
     for (y in 0 until bh) for (x in 0 until bw) {
         val i = (top + y) * w + left + x
-        strength[y * bw + x] = if (region[i]) maxOf(0, sign * diff[i] - threshold / 2).toDouble() else 0.0
+        strength[y * bw + x] = if (region[i]) maxOf(0, sign * rawDiff[i] - threshold / 2).toDouble() else 0.0
     }
 
     // Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
