@@ -327,7 +327,10 @@ def check_command(budget_path, as_json) -> None:
         for verdict in verdicts:
             click.echo(verdict.line())
     failed = sum(not v.passed for v in verdicts)
-    click.echo(f"{len(verdicts) - failed} of {len(verdicts)} limits hold" + (f"; {failed} FAILED" if failed else ""),
+    noted = sum(not v.judged for v in verdicts)
+    judged = len(verdicts) - noted
+    click.echo(f"{judged - failed} of {judged} limits hold" + (f"; {failed} FAILED" if failed else "")
+               + (f"; {noted} latency ratios measured but not judged on this CPU (NOTE lines)" if noted else ""),
                err=True)
     if failed:
         sys.exit(1)

@@ -288,6 +288,34 @@ reference = "closet.tflite"
     assert "PASS  closet model: latency" in result.output
 
 
+@pytest.mark.parametrize("features, judged", [(["avx2"], False), (["avx2", "avx512_vnni"], True)])
+def test_a_latency_limit_that_needs_a_cpu_feature_is_reported_not_judged_without_it(budget_dir, monkeypatch,
+                                                                                      features, judged):
+    from fmnist_edge.stages.benchmark import budget as budget_module
+
+    monkeypatch.setattr(budget_module, "cpu_features", lambda: features)
+    # A limit no file meets (the file against itself is about 1x): judged, it fails; on a CPU without the
+    # feature it holds on, it is a NOTE with the ratio, and check passes.
+    budget = _write(budget_dir, """
+[[model]]
+name = "int8 vs float"
+file = "export/model_int8.tflite"
+max_latency_ratio = 0.01
+latency_needs = "avx512_vnni"
+reference = "export/model_int8.tflite"
+""")
+    result = CliRunner().invoke(cli, ["check", "--budget", budget])
+    if judged:
+        assert result.exit_code == 1 and "FAIL  int8 vs float: latency " in result.output
+        assert "0 of 1 limits hold; 1 FAILED" in result.output
+    else:
+        assert result.exit_code == 0, result.output
+        (line,) = [line for line in result.output.splitlines() if line.startswith("NOTE")]
+        assert line.startswith("NOTE  int8 vs float: latency ") and line.endswith(
+            "max 0.01x); not judged: the limit holds on CPUs with avx512_vnni, and this one has avx2")
+        assert "0 of 0 limits hold; 1 latency ratios measured but not judged on this CPU (NOTE lines)" in result.output
+
+
 def test_check_fails_with_exit_1_and_says_which_limit(budget_dir):
     budget = _write(budget_dir, """
 [[model]]
@@ -320,6 +348,10 @@ max_drop = -1.0
     ("[[model]]\nfile = 'export/gone.tflite'\nmin_accuracy = 0.5", "file 'export/gone.tflite' does not exist"),
     ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_drop = 0.5", "max_drop needs a source"),
     ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_latency_ratio = 1", "max_latency_ratio needs a reference"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmin_accuracy = 0.5\nlatency_needs = 'avx512_vnni'",
+     "latency_needs qualifies a max_latency_ratio, and there is none"),
+    ("[[model]]\nfile = 'export/model_int8.tflite'\nmax_latency_ratio = 1\nreference = 'export/model_int8.tflite'"
+     "\nlatency_needs = 'vnni'", "latency_needs must be one of avx2, avx_vnni, avx512f, avx512_vnni"),
     ("", "no [[model]] entries"),
 ])
 def test_a_malformed_budget_is_one_line_and_exit_2(budget_dir, text, message):

@@ -28,7 +28,7 @@ def cpu_model() -> str:
 # The instruction sets that change how fast training and int8 inference run on the CPUs these machines get:
 # two CPUs both named "AMD EPYC" differed 4x in training speed (one had AVX-512 with VNNI and BF16, the
 # other AVX2 only), so a timing is only comparable with one made on the same features.
-SPEED_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+SPEED_FEATURES = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:

@@ -20,7 +20,10 @@ A latency limit is a ratio, never milliseconds: machines of one kind differ in C
 The ratio is the median over alternating rounds of both files in one process
 (`measure.interleaved_latency_ratio`), so a load that comes and goes hits both alike; set a limit
 from the spread measured on every CPU seen, with a margin, and leave out a ratio that is not below 1
-on every CPU (int8 is not faster everywhere: say so in bench instead).
+on every CPU (int8 is not faster everywhere: say so in bench instead). `latency_needs = "avx512_vnni"`
+names the CPU feature a ratio holds on (an int8 file is faster than its float one only where the CPU
+has int8 dot-product instructions; on an AVX2-only CPU the ratios were 1.0-1.4): on a CPU without it
+the ratio is still measured and printed, as a NOTE that says why it is not judged.
 
 The result is one line per limit, with the measured value and PASS or FAIL. `check` exits 0
 when every limit holds, 1 when any fails, 2 when the budget itself is wrong (a missing file,
@@ -40,12 +43,13 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
+from ...artifacts.provenance import SPEED_FEATURES, cpu_features
 from ...errors import FmnistEdgeError
 from ...progress import Progress
 from ...settings import DATASETS, TrainSettings, accuracy_drop
 
 LIMITS = {"max_drop": float, "min_accuracy": float, "max_size_bytes": int, "max_latency_ratio": float}
-KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, **LIMITS}
+KEYS = {"name": str, "file": str, "source": str, "reference": str, "dataset": str, "latency_needs": str, **LIMITS}
 LATENCY_ROUNDS = 25  # alternating rounds per latency ratio; the median ratio is judged
 LATENCY_CALLS = 20  # single-image calls per file and round
 
@@ -62,9 +66,10 @@ class Verdict:
     allowed: float
     passed: bool
     text: str
+    judged: bool = True  # False: measured and reported, but this CPU lacks what the limit holds on
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.model}: {self.text}"
+        return f"{'NOTE' if not self.judged else 'PASS' if self.passed else 'FAIL'}  {self.model}: {self.text}"
 
 
 def read_budget(path: str | Path) -> list[dict[str, Any]]:
@@ -112,6 +117,11 @@ def read_budget(path: str | Path) -> list[dict[str, Any]]:
             raise BudgetError(f"{where}: max_drop needs a source (the float model it is measured against)")
         if "max_latency_ratio" in entry and "reference" not in entry:
             raise BudgetError(f"{where}: max_latency_ratio needs a reference file")
+        if "latency_needs" in entry and "max_latency_ratio" not in entry:
+            raise BudgetError(f"{where}: latency_needs qualifies a max_latency_ratio, and there is none")
+        if "latency_needs" in entry and entry["latency_needs"] not in SPEED_FEATURES:
+            raise BudgetError(f"{where}: latency_needs must be one of {', '.join(SPEED_FEATURES)}, got "
+                              f"{entry['latency_needs']!r}")
         resolved = dict(entry)
         for key in ("file", "source", "reference"):
             if key in entry:
@@ -212,10 +222,15 @@ def _judge(entry: dict[str, Any], accuracy, data, task, interleaved_latency_rati
         timed = interleaved_latency_ratio(file, entry["reference"], data(dataset).x_test[:1, ..., None],
                                           rounds=LATENCY_ROUNDS, calls=LATENCY_CALLS)
         ratio, allowed = timed["ratio"], entry["max_latency_ratio"]
-        verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed,
-                                f"latency {ratio:.3f}x {entry['reference'].name}'s (median of "
-                                f"{timed['rounds']} alternating rounds, p10-p90 {timed['ratio_p10']:.3f}-"
-                                f"{timed['ratio_p90']:.3f}; max {allowed:g}x)"))
+        text = (f"latency {ratio:.3f}x {entry['reference'].name}'s (median of {timed['rounds']} alternating "
+                f"rounds, p10-p90 {timed['ratio_p10']:.3f}-{timed['ratio_p90']:.3f}; max {allowed:g}x)")
+        needs = entry.get("latency_needs")
+        judged = needs is None or needs in cpu_features()
+        if not judged:
+            text += (f"; not judged: the limit holds on CPUs with {needs}, and this one has "
+                     f"{', '.join(cpu_features()) or 'none of ' + ', '.join(SPEED_FEATURES)}")
+        verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed or not judged, text,
+                                judged))
         task.advance()
     return verdicts
 
