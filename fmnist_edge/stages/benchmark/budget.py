@@ -224,11 +224,11 @@ def _judge(entry: dict[str, Any], accuracy, data, task, interleaved_latency_rati
         ratio, allowed = timed["ratio"], entry["max_latency_ratio"]
         text = (f"latency {ratio:.3f}x {entry['reference'].name}'s (median of {timed['rounds']} alternating "
                 f"rounds, p10-p90 {timed['ratio_p10']:.3f}-{timed['ratio_p90']:.3f}; max {allowed:g}x)")
-        needs = entry.get("latency_needs")
-        judged = needs is None or needs in cpu_features()
+        needs, features = entry.get("latency_needs"), cpu_features()
+        judged = needs is None or needs in features
         if not judged:
             text += (f"; not judged: the limit holds on CPUs with {needs}, and this one has "
-                     f"{', '.join(cpu_features()) or 'none of ' + ', '.join(SPEED_FEATURES)}")
+                     f"{', '.join(features) or 'none of ' + ', '.join(SPEED_FEATURES)}")
         verdicts.append(Verdict(name, "max_latency_ratio", ratio, allowed, ratio <= allowed or not judged, text,
                                 judged))
         task.advance()
