@@ -22,7 +22,7 @@ The ratio is the median over alternating rounds of both files in one process
 from the spread measured on every CPU seen, with a margin, and leave out a ratio that is not below 1
 on every CPU (int8 is not faster everywhere: say so in bench instead). `latency_needs = "avx512_vnni"`
 names the CPU feature a ratio holds on (an int8 file is faster than its float one only where the CPU
-has int8 dot-product instructions; on an AVX2-only CPU the ratios were 1.0-1.4): on a CPU without it
+has int8 dot-product instructions; on an AVX2-only CPU the ratios were 1.0-1.45): on a CPU without it
 the ratio is still measured and printed, as a NOTE that says why it is not judged.
 
 The result is one line per limit, with the measured value and PASS or FAIL. `check` exits 0
