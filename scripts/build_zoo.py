@@ -26,7 +26,7 @@ TEST_SETS = {"fashion": "the 10,000 official test images",
 # zoo name -> shipped run; the first is the recommended model (the demos' model: best on photos).
 ENTRIES = {
     "res-s-photo": "res-s-photo",
-    "res-s": "res-s-best",
+    "res-s": "res-s-swa",
     "vgg-a-photo": "vgg-a-photo",
     "vgg-a": "vgg-a-best",
     "vgg-a-x4": "vgg-a-x4",
@@ -44,7 +44,7 @@ ENTRIES = {
 # dynamic batch): `fmnist-edge demo --zoo NAME`. Only the demos' model, to keep the wheel small.
 PAGE_MODELS = ("res-s-photo",)
 # Runs whose QAT fine-tuning took options beyond the defaults (res-s: its lr / 10 = 0.01 cost 0.83 points).
-QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-photo": " --lr 0.0005", "res-t-best": " --lr 0.0005",
+QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-swa": " --lr 0.0005", "res-s-photo": " --lr 0.0005", "res-t-best": " --lr 0.0005",
                "res-closet": " --lr 0.0005"}
 
 

@@ -119,13 +119,35 @@ def test_budget_holds_every_zoo_model():
 
 
 @pytest.mark.slow
-def test_bench_zoo_measures_every_zoo_model(exported, tmp_path):
+def test_bench_zoo_measures_every_zoo_model(exported, tmp_path, monkeypatch):
+    # A zoo folder of three of the package's models, one of them a closet model scored on its own canvases:
+    # bench's zoo path is what is under test; `check` scores every shipped file in make test already.
+    kept = ["res-t", "vgg-t", "res-closet"]
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    document = json.loads((zoo.ZOO_DIR / zoo.MANIFEST).read_text())
+    document["models"] = [m for m in document["models"] if m["name"] in kept]
+    for m in document["models"]:
+        shutil.copy(zoo.ZOO_DIR / m["file"], folder / m["file"])
+    (folder / zoo.MANIFEST).write_text(json.dumps(document))
+    monkeypatch.setattr(zoo, "ZOO_DIR", folder)
     baseline = exported.path.parent  # a small trained run: the zoo rows are what is under test
-    result = CliRunner().invoke(cli, ["bench", "--zoo", "--out", str(tmp_path), "--runs", "3", "--warmup", "1",
-                                      "--baseline", str(baseline)])
+    result = CliRunner().invoke(cli, ["bench", "--zoo", "--out", str(tmp_path / "bench"), "--runs", "3",
+                                      "--warmup", "1", "--baseline", str(baseline)])
     assert result.exit_code == 0, result.output
-    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    rows = json.loads((tmp_path / "bench" / "bench.json").read_text())["rows"]
     by_model = {r["model"]: r for r in rows if not r["baseline"]}
-    assert list(by_model) == [m.name for m in zoo.list_models()]
+    assert sorted(by_model) == sorted(kept) and [m.name for m in zoo.list_models()] == list(by_model)
     for m in zoo.list_models():
-        assert by_model[m.name]["accuracy"] == m.record["accuracy"] and by_model[m.name]["size_bytes"] == m.record["size_bytes"]
+        row = by_model[m.name]
+        assert row["accuracy"] == m.record["accuracy"] and row["size_bytes"] == m.record["size_bytes"]
+        assert row["dataset"] == m.record["dataset"]
+
+
+def test_readme_and_manual_tables_are_the_results_files():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "readme_tables.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
