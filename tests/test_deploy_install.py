@@ -5,6 +5,7 @@ This test installs from the package index into a new venv (pip's cache makes rep
 the same network access the project's own installation does.
 """
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,8 +129,10 @@ def test_the_demo_runs_from_the_device_install_outside_the_repository(deploy_ven
 
     from fmnist_edge.demo import headless_chromium, open_page
 
+    # PYTHONFAULTHANDLER: should the server hang on Ctrl-C, SIGABRT makes it print every thread's stack.
     server = subprocess.Popen([str(deploy_venv / "bin/fmnist-edge"), "demo", "--port", "0"], cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
         ready, _, _ = select.select([server.stdout], [], [], 60)
         assert ready, "the demo printed no address within 60 s"
@@ -146,7 +149,12 @@ def test_the_demo_runs_from_the_device_install_outside_the_repository(deploy_ven
         assert blocked == []
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # say where it hangs
+            server.send_signal(signal.SIGABRT)
+            server.wait(timeout=20)
+            pytest.fail(f"the demo did not stop within 20 s of Ctrl-C; its stderr: {server.stderr.read()[-2000:]}")
     assert list(tmp_path.iterdir()) == []
 
 
