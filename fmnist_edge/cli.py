@@ -7,7 +7,6 @@ commands so `fmnist-edge --help` stays instant.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 
 import click
@@ -15,6 +14,7 @@ import click
 from . import __version__
 from .errors import FmnistEdgeError
 from .progress import Progress
+from .stopping import handle_stop_signals
 from .fitting.distribution import STRATEGIES
 from .stages.benchmark.bench import BASELINE_MODEL, DEFAULT_BATCH, DEFAULT_RUNS, DEFAULT_WARMUP
 from .formats.conversion import DEFAULT_ONNX_OPSET
@@ -523,14 +523,10 @@ def closet(n_train, n_test, n_val, seed, data_dir, out, force) -> None:
                f"{dataset.x_train.shape[1]}x{dataset.x_train.shape[2]}, {dataset.num_classes} price classes -> {path}")
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     # `kill` (SIGTERM) stops a step the way Ctrl-C does: a training run records itself as interrupted
     # (resumable, and not "running" any more) and files being written are never left half-written.
-    signal.signal(signal.SIGTERM, _interrupt)
+    handle_stop_signals()
     cli(prog_name="fmnist-edge")
 
 

@@ -181,6 +181,34 @@ def test_stopped_run_resumes_to_the_same_epoch_count(tmp_path, stop):
     assert history[0] == first_epoch, "epoch 1 was trained again instead of restored"
 
 
+def test_a_stop_whose_keyboard_interrupt_was_lost_still_stops_at_the_next_step(tmp_path, monkeypatch):
+    """Inside a finaliser Python prints the signal's KeyboardInterrupt and drops it; the flag the handler
+    sets is checked at every step, so the run still stops, resumably, with exit 130."""
+    import fmnist_edge.fitting.loop as loop
+    out = tmp_path / "lost"
+    # The request arrives (its exception lost) once epoch 1 is recorded and checkpointed.
+    monkeypatch.setattr(loop, "stop_requested", lambda: _completed_epochs(out) >= 1)
+    args = ["train", "--model", "mlp", "--epochs", "3", "--limit", "1200", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 130, result.output
+    assert f"interrupted after 1 complete epochs; continue with: fmnist-edge train --resume --out {out}" in result.output
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+    monkeypatch.setattr(loop, "stop_requested", lambda: False)
+    result = CliRunner().invoke(cli, ["train", "--resume", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [row["epoch"] for row in _history(out)] == ["1", "2", "3"]
+
+
+def test_the_stop_handler_raises_and_remembers_the_request(monkeypatch):
+    from fmnist_edge import stopping
+    monkeypatch.setattr(stopping, "_requested", False)
+    assert not stopping.stop_requested()
+    with pytest.raises(KeyboardInterrupt):
+        stopping._stop(signal.SIGTERM, None)
+    assert stopping.stop_requested()
+
+
 def test_finish_ends_an_interrupted_run_at_its_last_epoch(tmp_path):
     out = tmp_path / "cut"
     result = CliRunner().invoke(cli, ["train", "--model", "mlp", "--epochs", "1", "--limit", "1200", "--out", str(out)])

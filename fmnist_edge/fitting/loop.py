@@ -16,6 +16,7 @@ from .distribution import Distribution, distribute_options
 from ..errors import RunDirError
 from ..artifacts.keras_files import load_trained_run
 from ..progress import Progress
+from ..stopping import stop_requested
 
 
 def make_optimizer(name: str, lr, weight_decay: float = 0.0):
@@ -233,6 +234,23 @@ def epoch_progress(progress: Progress, epochs: int, steps: int, describe=None):
                 self._task.start("validating")
 
     return EpochBar() if progress.mode == "bar" else EpochLines()
+
+
+def stop_when_asked():
+    """A Keras callback that raises KeyboardInterrupt at the next step once Ctrl-C or `kill` has asked
+    for a stop, even if the KeyboardInterrupt the signal raised was lost in a finaliser (see stopping)."""
+    keras = _tf.keras()
+
+    class StopWhenAsked(keras.callbacks.Callback):
+        _supports_tf_logs = True  # it reads no logs: Keras need not copy them back at every hook
+
+        def _check(self, *args, **kwargs):
+            if stop_requested():
+                raise KeyboardInterrupt
+
+        on_train_begin = on_train_batch_end = on_test_batch_end = on_epoch_end = _check
+
+    return StopWhenAsked()
 
 
 def _epoch_line(epoch: int, epochs: int, logs: dict) -> str:

@@ -44,7 +44,7 @@ from ..data import Dataset
 from ..artifacts.run_data import open_run
 from ..fitting.distribution import Distribution, make_distribution
 from ..errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
-from ..fitting.loop import compile_classifier, epoch_progress, fit_datasets, make_optimizer
+from ..fitting.loop import compile_classifier, epoch_progress, fit_datasets, make_optimizer, stop_when_asked
 from ..artifacts.keras_files import QAT_MODEL_FILE, evaluate_model
 from ..progress import Progress
 from ..artifacts.rundir import RunDir, run_lock
@@ -310,7 +310,8 @@ class _Job:
         shown = epoch_progress(self.progress, epochs, self._steps_per_epoch())
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         try:
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [shown], verbose=0)
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [shown, stop_when_asked()],
+                      verbose=0)
         finally:
             shown.close()
         return model

@@ -31,7 +31,8 @@ from ..artifacts.run_data import RunData, open_run_data
 from ..fitting.distribution import Distribution, make_distribution
 from ..models import build_model, get_model_info
 from ..fitting.averaging import averaged_weights, reestimate_batch_norm, snapshot_callback
-from ..fitting.loop import Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer, precision_policy
+from ..fitting.loop import (Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer,
+                             precision_policy, stop_when_asked)
 from ..artifacts.keras_files import evaluate_model, load_trained_run
 from ..contract import float_pixels, scores
 from ..errors import FmnistEdgeError, InterruptedRunError, RunDirError, TrainingError, one_line
@@ -266,6 +267,7 @@ class _Trainer:
                 recorder,
                 keras.callbacks.BackupAndRestore(str(self.run_dir.checkpoints), delete_checkpoint=False),
                 shown,  # after the recorder: its line reports the epoch the recorder has just kept
+                stop_when_asked(),
             ]
             if s.average_last:  # before the checkpoint, as the best model: a repeated epoch rewrites its file
                 callbacks.insert(1, snapshot_callback(self._snapshots, s.epochs - s.average_last + 1))
