@@ -100,6 +100,9 @@ _TRAIN_OPTIONS = (
     click.option("--fresh-canvases/--no-fresh-canvases", default=None,
                  help=_default("fresh_canvases", "Closet: compose new training canvases from the training garments "
                                                  "every epoch (as many as the dataset has) instead of reusing them.")),
+    click.option("--augment-garments/--no-augment-garments", default=None,
+                 help=_default("augment_garments", "Closet, with --fresh-canvases: flip and randomly erase each "
+                                                   "garment on its own before it is pasted.")),
     click.option("--limit", type=int, default=None, metavar="N", help="Use only the first N training images (quick runs)."),
     click.option("--seed", type=int, default=None, help=_default("seed")),
     click.option("--mixed-precision/--no-mixed-precision", default=None,

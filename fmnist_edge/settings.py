@@ -59,6 +59,9 @@ class TrainSettings:
     # closet only: compose new training canvases from the training garments every epoch instead of reusing a
     # fixed set (data/closet.py fresh_canvases); a model then cannot learn a canvas, only garments and prices
     fresh_canvases: bool = False
+    # with fresh_canvases: each garment flipped and randomly erased on its own before it is pasted
+    # (data/closet.py augment_garments), so the model cannot remember its training garments' exact pixels
+    augment_garments: bool = False
     limit: int | None = None  # first N training images, for quick runs
     seed: int = 0  # seeds the split, the initial weights, shuffling and augmentation
     mixed_precision: bool = False  # bf16 on CPU (2.4x faster here), fp16 on GPU; off = exact float32
@@ -75,6 +78,9 @@ class TrainSettings:
         if self.fresh_canvases and self.dataset != "closet":
             raise FmnistEdgeError(f"--fresh-canvases composes closet canvases: it needs --dataset closet (this run's "
                                   f"is {self.dataset})")
+        if self.augment_garments and not self.fresh_canvases:
+            raise FmnistEdgeError("--augment-garments changes the garments of the canvases --fresh-canvases composes: "
+                                  "give both")
         if self.init and self.backbone:
             raise FmnistEdgeError("--init starts every weight from a run, --backbone some of them: give one")
         if not 0.0 < self.photo_share <= 1.0:

@@ -320,11 +320,48 @@ def test_a_closet_run_trains_on_fresh_canvases(fashion_mnist, tmp_path):
 
     save_closet(make_closet(fashion_mnist, n_train=256, n_test=64, seed=1, n_val=64), tmp_path / "c")
     run = train("mlp", tmp_path / "r", dataset="closet", data_dir=str(tmp_path / "c"), fresh_canvases=True,
-                val_source="held-out", epochs=2, batch_size=64, progress="none")
+                augment_garments=True, val_source="held-out", epochs=2, batch_size=64, progress="none")
     assert run.record["settings"]["fresh_canvases"] is True and run.record["epochs_completed"] == 2
+    assert run.record["settings"]["augment_garments"] is True
     assert run.record["data"]["train"] == 256 and run.record["data"]["val"] == 64
     with pytest.raises(FmnistEdgeError, match="--fresh-canvases composes closet canvases"):
         train("mlp", tmp_path / "f", fresh_canvases=True, epochs=1, progress="none")
+
+
+def test_augmented_garments_are_each_flipped_or_not_and_at_most_a_quarter_erased(fashion_mnist):
+    """Every pasted garment is its training image or its mirror image, less one zeroed rectangle of at most
+    a quarter of its box; some garments are flipped, some erased, some left as they were."""
+    from fmnist_edge.data.closet import _make_split, fresh_canvases
+    from fmnist_edge.settings import resolve_settings
+
+    x, y = fashion_mnist.x_train, fashion_mnist.y_train
+    canvases, _, items, positions = _make_split(x, y, 200, np.random.default_rng(7), "test", augment_each=True)
+    flips = erased = plain = 0
+    for canvas, row_items, row_positions in zip(canvases, items, positions):
+        for item, (r, c) in zip(row_items, row_positions):
+            if item < 0:
+                continue
+            pasted = canvas[r:r + 28, c:c + 28]
+            for original, flipped in ((x[item], False), (x[item][:, ::-1], True)):
+                changed = pasted != original
+                if np.all(pasted[changed] == 0):  # only zeroed pixels differ
+                    break
+            else:
+                raise AssertionError(f"garment {item} is neither its image nor its mirror image, less zeros")
+            if changed.any():
+                rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+                assert (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) <= 0.25 * 28 * 28 + 28  # rounding
+                erased += 1
+            flips += flipped and not np.array_equal(x[item], x[item][:, ::-1])
+            plain += not flipped and not changed.any()
+    assert flips > 100 and erased > 100 and plain > 50
+
+    def epoch(augment_each):
+        return np.concatenate([c for c, _ in fresh_canvases(x, y, 64, 32, 5, 0, augment_each=augment_each)])
+    np.testing.assert_array_equal(epoch(True), epoch(True))  # the same per seed and epoch
+    assert not np.array_equal(epoch(True), epoch(False))
+    with pytest.raises(FmnistEdgeError, match="--augment-garments changes the garments of the canvases"):
+        resolve_settings("res-closet", dataset="closet", augment_garments=True)
 
 
 def test_the_fresh_canvas_pipeline_draws_epoch_after_epoch_from_the_first_epoch(fashion_mnist):

@@ -137,14 +137,40 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
 
 
 def fresh_canvases(garments: np.ndarray, labels: np.ndarray, n: int, batch_size: int, seed: int,
-                   epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   epoch: int, augment_each: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Epoch `epoch`'s n training canvases, composed anew from `garments`, batch by batch: (uint8 canvases,
     int64 labels). Deterministic per (seed, epoch): batch b is drawn from the generator seeded
-    (seed, epoch, b), the way make_closet draws a split (balanced prices, non-overlapping places)."""
+    (seed, epoch, b), the way make_closet draws a split (balanced prices, non-overlapping places).
+    `augment_each`: every garment goes through augment_garments before it is pasted."""
     for index, start in enumerate(range(0, n, batch_size)):
         rng = np.random.default_rng([seed, epoch, index])
-        x, y, _, _ = _make_split(garments, labels, min(batch_size, n - start), rng, "the fresh canvases' garment")
+        x, y, _, _ = _make_split(garments, labels, min(batch_size, n - start), rng, "the fresh canvases' garment",
+                                 augment_each=augment_each)
         yield x, y
+
+
+def augment_garments(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A (k, 28, 28) uint8 batch of garments, each flipped left-right with probability 1/2 and given, with
+    ERASE_PROBABILITY, one zeroed rectangle of ERASE_AREA of its box and an aspect in ERASE_ASPECT (random
+    erasing, as data.pipeline does to a whole image). A canvas-wide transform moves or flips every garment
+    of a canvas together; this one changes each garment on its own, so a model pricing canvases cannot
+    remember the exact pixels of its 27,000 training garments. Erasing keeps the garment and its price:
+    the rectangle covers at most a quarter of the box."""
+    from .pipeline import ERASE_AREA, ERASE_ASPECT, ERASE_PROBABILITY  # the numbers of the one recipe
+
+    k, (h, w) = len(images), images.shape[1:]
+    flipped = np.where((rng.random(k) < 0.5)[:, None, None], images[:, :, ::-1], images)
+    area = rng.uniform(*ERASE_AREA, size=k) * h * w
+    aspect = np.exp(rng.uniform(np.log(ERASE_ASPECT[0]), np.log(ERASE_ASPECT[1]), size=k))
+    erase_h = np.clip(np.round(np.sqrt(area * aspect)), 1, h).astype(np.int64)
+    erase_w = np.clip(np.round(np.sqrt(area / aspect)), 1, w).astype(np.int64)
+    top = (rng.random(k) * (h - erase_h + 1)).astype(np.int64)
+    left = (rng.random(k) * (w - erase_w + 1)).astype(np.int64)
+    rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
+    inside = ((rows >= top[:, None, None]) & (rows < (top + erase_h)[:, None, None])
+              & (cols >= left[:, None, None]) & (cols < (left + erase_w)[:, None, None]))
+    erased = inside & (rng.random(k) < ERASE_PROBABILITY)[:, None, None]
+    return np.where(erased, np.uint8(0), flipped)
 
 
 def training_garments(closet: Dataset, fashion: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -179,9 +205,10 @@ def _positive_int(n: object, name: str) -> int:
 
 
 def _make_split(
-    images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator, what: str
+    images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator, what: str, augment_each: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """n canvases from one Fashion-MNIST split: (canvases, labels, item indices, positions)."""
+    """n canvases from one Fashion-MNIST split: (canvases, labels, item indices, positions); `augment_each`:
+    each garment through augment_garments first (then a canvas no longer shows its items' exact pixels)."""
     pools = {}
     for cls in PRICES:
         pools[cls] = np.flatnonzero(labels == cls)
@@ -215,7 +242,10 @@ def _make_split(
     windows = sliding_window_view(canvases, IMAGE_HW, axis=(1, 2), writeable=True)
     for slot in range(MAX_ITEMS):
         rows = np.flatnonzero(counts > slot)
-        windows[rows, positions[rows, slot, 0], positions[rows, slot, 1]] = images[items[rows, slot]]
+        pasted = images[items[rows, slot]]
+        if augment_each:
+            pasted = augment_garments(pasted, rng)
+        windows[rows, positions[rows, slot, 0], positions[rows, slot, 1]] = pasted
     return canvases, y, items, positions
 
 

@@ -104,11 +104,12 @@ def make_dataset(
 
 def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, num_classes: int, batch_size: int, *,
                               augment: str = "none", seed: int = 0, first_epoch: int = 0, targets=None,
-                              photo_share: float = PHOTO_PROBABILITY):
+                              photo_share: float = PHOTO_PROBABILITY, augment_each: bool = False):
     """Training batches of closet canvases composed anew every epoch (data/closet.py fresh_canvases): n
     canvases per pass, epoch e's drawn from (seed, e). Keras iterates the training set once per epoch,
     and each pass starts the generator again, so the passes count the epochs from `first_epoch` (a
-    resumed run's completed epochs). Then the same transforms as make_dataset."""
+    resumed run's completed epochs); `augment_each`: each garment is changed on its own before it is
+    pasted (closet.augment_garments). Then the same transforms as make_dataset."""
     import itertools
 
     from .closet import CANVAS_SHAPE, fresh_canvases
@@ -118,7 +119,7 @@ def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, 
     height, width = CANVAS_SHAPE
 
     def one_epoch():
-        yield from fresh_canvases(garments, labels, n, batch_size, seed, next(epochs))
+        yield from fresh_canvases(garments, labels, n, batch_size, seed, next(epochs), augment_each)
 
     ds = tf.data.Dataset.from_generator(one_epoch, output_signature=(
         tf.TensorSpec((None, height, width), tf.uint8), tf.TensorSpec((None,), tf.int64)))

@@ -60,7 +60,8 @@ def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_
             raise ValueError("fresh_canvases needs the garments to compose canvases from (RunData.garments)")
         train = make_fresh_closet_dataset(*garments, len(x_train), num_classes, settings.batch_size,
                                           augment=settings.augment, seed=settings.seed, first_epoch=first_epoch,
-                                          targets=targets, photo_share=settings.photo_share)
+                                          targets=targets, photo_share=settings.photo_share,
+                                          augment_each=settings.augment_garments)
     else:
         train = make_dataset(x_train, y_train, num_classes, settings.batch_size, augment=settings.augment,
                              shuffle=True, seed=settings.seed, device=device, targets=targets,
