@@ -22,11 +22,11 @@ import numpy as np
 
 from fmnist_edge.demo import PAGE_MODEL_FILE, headless_chromium, open_page, serving
 
-DEFAULT_EXPORT = Path(__file__).resolve().parents[1] / "shipped" / "vgg-a-photo" / "export"  # the zoo's vgg-a-photo
 from fmnist_edge.artifacts.provenance import record_header
 from fmnist_edge.formats.runtime import TFLiteModel
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EXPORT = ROOT / "shipped" / "res-s-photo" / "export"  # the demos' model, the zoo's res-s-photo
 RESULTS = ROOT / "benchmarks" / "results" / "browser_latency.json"
 WARMUP = 20
 
