@@ -20,11 +20,15 @@ NO_BUDGET = 100.0  # points: behaviour tests, not accuracy tests (the benchmark 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    """vgg198k trained for one epoch on 3,000 real images (about 43% test accuracy)."""
+    """The zoo's smallest residual model trained for one epoch on 3,000 real images.
+
+    res-t, not a larger model: every method fine-tunes, converts and scores it, and this fixture was
+    the suite's slowest step with vgg198k.
+    """
     from fmnist_edge.stages.train import train
 
     out = tmp_path_factory.mktemp("opt") / "run"
-    train("vgg198k", out, epochs=1, limit=3000, progress="none")
+    train("res-t", out, epochs=1, limit=3000, progress="none")
     FLOAT_MODEL_SHA[out] = _sha(out / "model.keras")
     return out
 
@@ -74,7 +78,9 @@ def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist
         # The raw-pixel contract: uint8 camera bytes are the model's input as they are.
         scale, zero_point = m["input"]["quantization"]
         assert scale == pytest.approx(1 / 255) and zero_point == 0
-        assert m["size_vs_float"] <= 0.28
+        # int8 weights: well under float16's half. Not a quarter on a model this small: its int32 biases,
+        # per-channel scales and metadata weigh more beside its few weights (res-t: about 0.34).
+        assert m["size_vs_float"] <= 0.4
     if method == "prune":
         assert (folder / "model.keras").is_file()
     if method in ("qat", "prune+qat"):
@@ -89,12 +95,19 @@ def test_each_method_writes_a_scored_tflite(trained_run, variants, fashion_mnist
     assert not list(folder.parent.glob(".*partial*")), "staging folder left behind"
 
 
-def test_prune_then_qat_keeps_every_layers_sparsity(variants):
+def test_prune_then_qat_keeps_every_layers_sparsity(trained_run, variants):
+    from fmnist_edge import _tf
+
+    keras = _tf.keras()
+    float_model = keras.models.load_model(trained_run / "model.keras", compile=False)
+    # The kernels quantize prunes: every Conv2D and Dense layer but depthwise ones.
+    kernels = [layer.name for layer in float_model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+               and not isinstance(layer, keras.layers.DepthwiseConv2D)]
     result = variants["prune+qat"]
     before, after = result.metrics["sparsity_before_qat"], result.metrics["sparsity"]
     assert after == before
     assert after["overall"] == pytest.approx(0.5, abs=0.01)
-    assert len(after["per_layer"]) == 7 and all(v == pytest.approx(0.5, abs=0.01) for v in after["per_layer"].values())
+    assert sorted(after["per_layer"]) == sorted(kernels) and all(v == pytest.approx(0.5, abs=0.01) for v in after["per_layer"].values())
     # Pruning pays off in the compressed size, not in the plain .tflite.
     plain = variants["qat"].metrics
     assert result.metrics["gzip_bytes"] < 0.8 * plain["gzip_bytes"]
