@@ -268,6 +268,31 @@ min_accuracy = 0.01
     assert len(accuracies) == 3 and accuracies[0] == accuracies[1]
 
 
+@pytest.mark.parametrize("shift, verdict", [(0.0, "PASS"), (0.0001, "FAIL")])
+def test_check_holds_a_zoo_file_to_the_manifests_accuracy(tmp_path, monkeypatch, shift, verdict):
+    from fmnist_edge import zoo
+
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    document = json.loads((zoo.ZOO_DIR / zoo.MANIFEST).read_text())
+    document["models"] = [m for m in document["models"] if m["name"] == "res-t"]
+    shutil.copy(zoo.ZOO_DIR / "res-t.tflite", folder / "res-t.tflite")
+    recorded = document["models"][0]["accuracy"]
+    document["models"][0]["accuracy"] = recorded + shift  # a manifest left stale by a new file
+    (folder / zoo.MANIFEST).write_text(json.dumps(document))
+    monkeypatch.setattr(zoo, "ZOO_DIR", folder)
+    budget = _write(tmp_path, "[[model]]\nname = 'zoo res-t'\nfile = 'zoo/res-t.tflite'\nmin_accuracy = 0.5\n")
+    result = CliRunner().invoke(cli, ["check", "--budget", budget])
+    assert result.exit_code == (0 if verdict == "PASS" else 1), result.output
+    line = next(line for line in result.output.splitlines() if "zoo manifest" in line)
+    if verdict == "PASS":
+        assert line == f"PASS  zoo res-t: accuracy {100 * recorded:.2f}% is the zoo manifest's record"
+        assert "2 of 2 limits hold" in result.output
+    else:
+        assert line == (f"FAIL  zoo res-t: accuracy {100 * recorded:.2f}% differs from the zoo manifest's "
+                        f"{100 * (recorded + shift):.2f}% (rebuild it: python scripts/build_zoo.py)")
+
+
 def test_check_times_a_closet_model_on_its_own_input_size(tmp_path):
     from fmnist_edge.formats.conversion import to_tflite
 

@@ -89,3 +89,17 @@ def test_the_one_scoring_rule():
     assert scored["accuracy"] == 0.6
     assert scored["per_class_accuracy"] == {"a": 1.0, "b": 0.5, "c": 0.5}
     assert scored["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]
+
+
+@pytest.mark.parametrize("path", ["shipped/res-s-swa/export/model_int8.tflite",
+                                  "shipped/res-s-swa/export/model_fp32.tflite",
+                                  "shipped/mresnet-paper/export/model_fp32.tflite"])
+def test_scores_do_not_depend_on_the_thread_count(path):
+    # check and the zoo test score on every core and time on one: that is sound only while the kernels
+    # split the work by output tiles, never a sum, so the scores are bit-identical.
+    from pathlib import Path
+
+    file = Path(__file__).resolve().parents[1] / path
+    one, two = runtime.load_model(file, num_threads=1), runtime.load_model(file, num_threads=2)
+    images = np.random.default_rng(0).integers(0, 256, (64, *one.input_shape), dtype=np.uint8)
+    np.testing.assert_array_equal(one.predict(images), two.predict(images))

@@ -25,6 +25,9 @@ names the CPU feature a ratio holds on (an int8 file is faster than its float on
 has int8 dot-product instructions; on an AVX2-only CPU the ratios were 1.0-1.45): on a CPU without it
 the ratio is still measured and printed, as a NOTE that says why it is not judged.
 
+An entry whose file is one of the package's zoo files is held, besides its limits, to the accuracy the
+zoo manifest publishes for it: the file must score exactly that (one more line, `zoo_record`).
+
 The result is one line per limit, with the measured value and PASS or FAIL. `check` exits 0
 when every limit holds, 1 when any fails, 2 when the budget itself is wrong (a missing file,
 an unknown key, a value of the wrong type).
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,12 +177,37 @@ def check(budget: str | Path, *, progress: "str | Progress" = "none") -> list[Ve
             task.advance()
         return accuracy_of[key]
 
+    recorded = _zoo_records()
     try:
         for entry in entries:
             verdicts += _judge(entry, accuracy, data, task, interleaved_latency_ratio)
+            if entry["file"] in recorded and ("max_drop" in entry or "min_accuracy" in entry):
+                verdicts.append(_matches_record(entry, recorded[entry["file"]], accuracy))
     finally:
         task.close()
     return verdicts
+
+
+def _zoo_records() -> dict[Path, Any]:
+    """The package's zoo models by file: the accuracy each manifest entry publishes is held to what its file
+    scores here, exactly (the manifest is written by scripts/build_zoo.py; a stale one would publish a number
+    no file gives)."""
+    from ... import zoo
+
+    return {m.path.resolve(): m for m in zoo.list_models()}
+
+
+def _matches_record(entry: dict[str, Any], model, accuracy) -> Verdict:
+    dataset = entry.get("dataset", TrainSettings.dataset)
+    record = model.record["accuracy"]
+    if model.record["dataset"] != dataset:
+        return Verdict(entry["name"], "zoo_record", math.nan, record, False,
+                       f"zoo model {model.name} is a {model.record['dataset']} model; this entry scores it on {dataset}")
+    measured = accuracy(entry["file"], dataset)
+    text = f"accuracy {100 * measured:.2f}% is the zoo manifest's record" if measured == record else (
+        f"accuracy {100 * measured:.2f}% differs from the zoo manifest's {100 * record:.2f}% "
+        f"(rebuild it: python scripts/build_zoo.py)")
+    return Verdict(entry["name"], "zoo_record", measured, record, measured == record, text)
 
 
 def _identity(target: Path) -> str:
@@ -249,5 +278,7 @@ def _accuracy(target: Path, data, runtime) -> float:
         from ...artifacts.keras_files import evaluate_model
 
         return evaluate_model(RunDir(target).require_model(), data)["test_accuracy"]
-    model = runtime.load_model(target)
+    # Accuracy does not depend on the thread count (the kernels split output tiles, not sums), so scoring
+    # takes every core this process may use; LiteRT's default is one thread. Latency stays single-threaded.
+    model = runtime.load_model(target, num_threads=len(os.sched_getaffinity(0)))
     return runtime.accuracy(model, data.x_test, data.y_test)[0]
