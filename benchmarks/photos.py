@@ -80,9 +80,8 @@ def resize_only(path: Path) -> np.ndarray:
     return np.asarray(fitted, np.uint8)
 
 
-def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion: str) -> dict:
-    model = load_model(model_path, num_threads=1)
-    size = model.input_shape[:2]
+def convert(pictures: list[dict], size: tuple[int, int], conversion: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every picture as the model's input (zeros where no garment is found) and whether a garment was found."""
     images, found = [], []
     for picture in pictures:
         try:
@@ -93,8 +92,20 @@ def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion
             image = np.zeros(size, np.uint8)
             found.append(False)
         images.append(image)
-    predicted = model.predict(np.stack(images)).argmax(axis=1)
-    correct = (predicted == labels) & np.array(found)
+    return np.stack(images), np.array(found)
+
+
+def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion: str, converted: dict) -> dict:
+    """Top-1 of one model on the pictures; `converted` keeps each conversion's inputs for the next model (the
+    conversion does not depend on the model, only on its input size)."""
+    model = load_model(model_path, num_threads=1)
+    size = tuple(model.input_shape[:2])
+    key = (id(pictures), size, conversion)
+    if key not in converted:
+        converted[key] = convert(pictures, size, conversion)
+    images, found = converted[key]
+    predicted = model.predict(images).argmax(axis=1)
+    correct = (predicted == labels) & found
     by_condition: dict[str, dict[str, float]] = {}
     for condition in CONDITIONS:
         groups = defaultdict(list)
@@ -153,13 +164,13 @@ def main() -> None:
         folder = Path(tmp)
         pictures = render(garments, folder, seed)
         careless = {c: render(pool_x[careless_slice], folder, seed, careless_start, c) for c in CARELESS}
-        rows = []
+        rows, converted = [], {}
         for model in models:
             for conversion in ("photo", "resize-only"):
-                row = score(model.resolve(), pictures, labels, conversion)
+                row = score(model.resolve(), pictures, labels, conversion, converted)
                 if conversion == "photo":
-                    row["careless"] = {c: score(model.resolve(), careless[c], pool_y[careless_slice], conversion)
-                                       ["top1_percent"] for c in CARELESS}
+                    row["careless"] = {c: score(model.resolve(), careless[c], pool_y[careless_slice], conversion,
+                                                converted)["top1_percent"] for c in CARELESS}
                     row["careless_overall_percent"] = round(float(np.mean(list(row["careless"].values()))), 2)
                 rows.append(row)
                 extra = ("  careless " + " ".join(f"{c} {v:.1f}" for c, v in row["careless"].items())
