@@ -95,12 +95,13 @@ def convert(pictures: list[dict], size: tuple[int, int], conversion: str) -> tup
     return np.stack(images), np.array(found)
 
 
-def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion: str, converted: dict) -> dict:
-    """Top-1 of one model on the pictures; `converted` keeps each conversion's inputs for the next model (the
-    conversion does not depend on the model, only on its input size)."""
+def score(model_path: Path, pictures: list[dict], labels: np.ndarray, conversion: str, converted: dict,
+          picture_set: str) -> dict:
+    """Top-1 of one model on the pictures (`picture_set`: "base" or a careless condition); `converted` keeps each
+    set's inputs for the next model (the conversion depends on the model's input size, nothing else of it)."""
     model = load_model(model_path, num_threads=1)
     size = tuple(model.input_shape[:2])
-    key = (id(pictures), size, conversion)
+    key = (picture_set, size, conversion)
     if key not in converted:
         converted[key] = convert(pictures, size, conversion)
     images, found = converted[key]
@@ -167,10 +168,10 @@ def main() -> None:
         rows, converted = [], {}
         for model in models:
             for conversion in ("photo", "resize-only"):
-                row = score(model.resolve(), pictures, labels, conversion, converted)
+                row = score(model.resolve(), pictures, labels, conversion, converted, "base")
                 if conversion == "photo":
                     row["careless"] = {c: score(model.resolve(), careless[c], pool_y[careless_slice], conversion,
-                                                converted)["top1_percent"] for c in CARELESS}
+                                                converted, c)["top1_percent"] for c in CARELESS}
                     row["careless_overall_percent"] = round(float(np.mean(list(row["careless"].values()))), 2)
                 rows.append(row)
                 extra = ("  careless " + " ".join(f"{c} {v:.1f}" for c, v in row["careless"].items())
