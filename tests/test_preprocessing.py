@@ -29,6 +29,7 @@ def test_the_golden_set_covers_what_the_spec_promises():
     assert any(min(c["width"], c["height"]) < 28 for c in CASES)  # a tiny picture
     assert any(c["reduction"] > 1 for c in converted) and any(c["reduction"] == 1 for c in converted)
     assert sum("error" in c for c in CASES) >= 2 and any(c.get("exact_size") for c in CASES)
+    assert {(c["tilt"] > 0) - (c["tilt"] < 0) for c in converted} == {-1, 0, 1}  # step 8b: both ways, and upright
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["picture"] for c in CASES])
@@ -45,7 +46,7 @@ def test_conversion_matches_the_golden_vector_byte_for_byte(case):
     converted = preprocessing.to_model_input(grey, SIZE)
     assert converted.inverted == case["inverted"] and converted.reduction == case["reduction"]
     assert list(converted.box) == case["box"] and list(converted.background) == case["background"]
-    assert converted.threshold == case["threshold"]
+    assert converted.threshold == case["threshold"] and converted.tilt == case["tilt"]
     np.testing.assert_array_equal(converted.image, _expected(case))
 
 

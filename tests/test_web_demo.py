@@ -77,6 +77,7 @@ def test_javascript_conversion_reproduces_every_golden_vector(page):
         if not case.get("exact_size"):
             assert result["box"] == case["box"] and result["background"] == case["background"], case["picture"]
             assert result["threshold"] == case["threshold"] and result["reduction"] == case["reduction"], case["picture"]
+            assert result["tilt"] == case["tilt"], case["picture"]
 
 
 @pytest.mark.slow

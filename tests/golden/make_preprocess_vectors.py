@@ -76,6 +76,15 @@ def pictures(data) -> dict[str, Image.Image]:
     # A wood-grain wall (25_careless_texture is a woven one): stripes a few working pixels apart, which the
     # 3x3 mean of step 4 averages out of the mask.
     cases["30_texture_wood_grain"] = _rendered(data, 36, 320, "texture")
+    # A garment turned 20 degrees either way on a plain wall, dark on light and light on dark: step 8b turns
+    # it back upright (a positive tilt for a clockwise lean, a negative one for the other way).
+    for name, index, degrees, wall in (("31_turned_clockwise", 37, -20, 225), ("32_turned_anticlockwise", 38, 24, 30)):
+        garment = Image.fromarray(data.x_test[index]).resize((112, 112), Image.Resampling.BICUBIC)
+        turned = np.asarray(garment.rotate(degrees, resample=Image.Resampling.BILINEAR, expand=True), np.float64)
+        picture = np.full((turned.shape[0] + 40, turned.shape[1] + 60), float(wall))
+        sign = -1 if wall > 128 else 1
+        picture[20:20 + turned.shape[0], 30:30 + turned.shape[1]] += sign * 0.8 * turned
+        cases[name] = Image.fromarray(np.clip(picture + 0.5, 0, 255).astype(np.uint8), "L")
     return cases
 
 
@@ -103,7 +112,7 @@ def main() -> None:
             output = converted.image
             entry |= {"inverted": converted.inverted, "reduction": converted.reduction,
                       "background": list(converted.background), "threshold": converted.threshold,
-                      "box": list(converted.box)}
+                      "box": list(converted.box), "tilt": converted.tilt}
         expected = f"{name}.expected.txt"
         (HERE / expected).write_text("\n".join(" ".join(str(int(v)) for v in row) for row in output) + "\n")
         manifest.append(entry | {"expected": expected})

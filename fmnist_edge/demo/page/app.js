@@ -187,8 +187,8 @@ window.closet = {
   async convert(base64) {
     try {
       const converted = await convert(await decodePicture(new Blob([fromBase64(base64)])));
-      const {inverted, box, reduction, background, threshold} = converted;
-      return {image: Array.from(converted.image), inverted, box, reduction, background, threshold};
+      const {inverted, box, reduction, background, threshold, tilt} = converted;
+      return {image: Array.from(converted.image), inverted, box, reduction, background, threshold, tilt};
     } catch (error) {
       return {error: error.message, noGarment: error instanceof NoGarmentError};
     }

@@ -18,6 +18,7 @@ export const MIN_GARMENT_PIXELS = 12;
 export const MAX_COVER_PERCENT = 95;
 export const LIGHT_BACKGROUND = 128;
 export const SHARPEN = 1.0;
+export const TILT_RUN = 64, TILT_STEPS = 37, TILT_GAIN = 95; // step 8b: slopes k / 64, turned when <= 95% of the area
 
 /** Nothing in the picture stands out from its background: there is no garment to classify. */
 export class NoGarmentError extends Error {
@@ -160,10 +161,93 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
     }
   }
 
+  // Step 8b: turn a tilted garment upright, by the slope whose box holds its pixels in the least area.
+  const ends = rowEnds((y, x) => mask[(top + y) * w + left + x] && region[(top + y) * w + left + x], bh, bw);
+  const tilt = tiltOf(ends);
+  const turned = tilt === 0 ? {strength, height: bh, width: bw} : turnedUpright(strength, bh, bw, ends, tilt);
+
   // Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
-  const image = fitAndStretch(strength, bh, bw, outHeight, outWidth);
+  const image = fitAndStretch(turned.strength, turned.height, turned.width, outHeight, outWidth);
   return {image, height: outHeight, width: outWidth, inverted, box: [top, left, bottom, right], reduction: k,
-    background: corners, threshold};
+    background: corners, threshold, tilt};
+}
+
+/** Step 8b: the first and last pixel `inside` picks in every row that has one, as [ys, xs]. */
+function rowEnds(inside, h, w) {
+  const ys = [], xs = [];
+  for (let y = 0; y < h; y++) {
+    let first = -1, last = -1;
+    for (let x = 0; x < w; x++) {
+      if (inside(y, x)) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    }
+    if (first >= 0) {
+      ys.push(y, y);
+      xs.push(first, last);
+    }
+  }
+  return {ys, xs};
+}
+
+/** Step 8b: min p, P(k), min q, Q(k) along the axes turned by slope k / TILT_RUN. */
+function spreads({ys, xs}, k) {
+  let pMin = Infinity, pMax = -Infinity, qMin = Infinity, qMax = -Infinity;
+  for (let i = 0; i < ys.length; i++) {
+    const p = TILT_RUN * xs[i] + k * ys[i], q = TILT_RUN * ys[i] - k * xs[i];
+    pMin = Math.min(pMin, p); pMax = Math.max(pMax, p);
+    qMin = Math.min(qMin, q); qMax = Math.max(qMax, q);
+  }
+  return {pMin, pSpread: pMax - pMin + TILT_RUN, qMin, qSpread: qMax - qMin + TILT_RUN};
+}
+
+/** Step 8b: the slope k of the least-area box (k = 0, 1, -1, 2, -2, ...; exact in BigInt), 0 unless at most
+ * TILT_GAIN percent of the upright box's area. */
+function tiltOf(ends) {
+  const areaOf = (k) => {
+    const {pSpread, qSpread} = spreads(ends, k);
+    return BigInt(pSpread) * BigInt(qSpread);
+  };
+  const upright = areaOf(0);
+  let bestK = 0, bestArea = upright, bestNorm = BigInt(TILT_RUN * TILT_RUN);
+  for (let m = 1; m <= TILT_STEPS; m++) {
+    for (const k of [m, -m]) {
+      const area = areaOf(k), norm = BigInt(TILT_RUN * TILT_RUN + k * k);
+      if (area * bestNorm < bestArea * norm) {
+        bestK = k; bestArea = area; bestNorm = norm;
+      }
+    }
+  }
+  if (bestK !== 0 && 100n * bestArea * BigInt(TILT_RUN * TILT_RUN) <= BigInt(TILT_GAIN) * upright * bestNorm) {
+    return bestK;
+  }
+  return 0;
+}
+
+/** Step 8b: the box turned by slope k / TILT_RUN that holds the tilt pixels, sampled bilinearly (0 outside). */
+function turnedUpright(strength, h, w, ends, k) {
+  const {pMin, pSpread, qMin, qSpread} = spreads(ends, k);
+  const run = TILT_RUN, slope = k;
+  const length = Math.sqrt(run * run + slope * slope);
+  const width = Math.floor((pSpread - TILT_RUN) / length) + 1;
+  const height = Math.floor((qSpread - TILT_RUN) / length) + 1;
+  const acrossStart = pMin / length, downStart = qMin / length;
+  const at = (y, x) => (y >= 0 && y < h && x >= 0 && x < w ? strength[y * w + x] : 0);
+  const out = new Float64Array(height * width);
+  for (let i = 0; i < height; i++) {
+    const down = downStart + i;
+    for (let j = 0; j < width; j++) {
+      const across = acrossStart + j;
+      const x = (run * across - slope * down) / length;
+      const y = (slope * across + run * down) / length;
+      const x0 = Math.floor(x), y0 = Math.floor(y);
+      const fx = x - x0, fy = y - y0;
+      out[i * width + j] = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) +
+        (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy;
+    }
+  }
+  return {strength: out, height, width};
 }
 
 /** Step 0: a picture of exactly the model's size is already an input; negate it when its border is light. */

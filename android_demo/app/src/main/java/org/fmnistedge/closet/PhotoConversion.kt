@@ -17,6 +17,9 @@ const val MIN_GARMENT_PIXELS = 12
 const val MAX_COVER_PERCENT = 95
 const val LIGHT_BACKGROUND = 128
 const val SHARPEN = 1.0
+const val TILT_RUN = 64     // step 8b: slopes k / 64, k = -TILT_STEPS..TILT_STEPS (up to 30 degrees either way)
+const val TILT_STEPS = 37
+const val TILT_GAIN = 95    // turned when the turned box is at most 95% of the upright one's area
 
 enum class Invert { AUTO, YES, NO }
 
@@ -33,6 +36,7 @@ class Converted(
     val reduction: Int,
     val background: IntArray?, // the fitted background at the corners: top-left, top-right, bottom-left, bottom-right
     val threshold: Int,
+    val tilt: Int = 0,         // step 8b's slope k / TILT_RUN the garment was turned by (0: upright)
 )
 
 /** Step 1: ARGB pixels (Android's Bitmap.getPixels layout) -> grey, alpha composited on white. */
@@ -153,10 +157,91 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
         strength[y * bw + x] = if (region[i]) maxOf(0, sign * rawDiff[i] - threshold / 2).toDouble() else 0.0
     }
 
+    // Step 8b: turn a tilted garment upright, by the slope whose box holds its pixels in the least area.
+    val ends = rowEnds(bh, bw) { y, x -> mask[(top + y) * w + left + x] && region[(top + y) * w + left + x] }
+    val tilt = tiltOf(ends)
+    val turned = if (tilt == 0) Turned(strength, bh, bw) else turnedUpright(strength, bh, bw, ends, tilt)
+
     // Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
-    val image = fitAndStretch(strength, bh, bw, outHeight, outWidth)
+    val image = fitAndStretch(turned.strength, turned.height, turned.width, outHeight, outWidth)
     return Converted(image, outHeight, outWidth, inverted, intArrayOf(top, left, bottom, right), k, corners,
-        threshold)
+        threshold, tilt)
+}
+
+private class RowEnds(val ys: IntArray, val xs: IntArray)
+
+private class Turned(val strength: DoubleArray, val height: Int, val width: Int)
+
+private class Spreads(val pMin: Long, val pSpread: Long, val qMin: Long, val qSpread: Long)
+
+/** Step 8b: the first and last pixel `inside` picks in every row that has one. */
+private fun rowEnds(h: Int, w: Int, inside: (Int, Int) -> Boolean): RowEnds {
+    val ys = ArrayList<Int>()
+    val xs = ArrayList<Int>()
+    for (y in 0 until h) {
+        var first = -1
+        var last = -1
+        for (x in 0 until w) if (inside(y, x)) { if (first < 0) first = x; last = x }
+        if (first >= 0) { ys.add(y); ys.add(y); xs.add(first); xs.add(last) }
+    }
+    return RowEnds(ys.toIntArray(), xs.toIntArray())
+}
+
+/** Step 8b: min p, P(k), min q, Q(k) along the axes turned by slope k / TILT_RUN. */
+private fun spreads(ends: RowEnds, k: Int): Spreads {
+    var pMin = Long.MAX_VALUE; var pMax = Long.MIN_VALUE; var qMin = Long.MAX_VALUE; var qMax = Long.MIN_VALUE
+    for (i in ends.ys.indices) {
+        val p = TILT_RUN.toLong() * ends.xs[i] + k.toLong() * ends.ys[i]
+        val q = TILT_RUN.toLong() * ends.ys[i] - k.toLong() * ends.xs[i]
+        pMin = minOf(pMin, p); pMax = maxOf(pMax, p); qMin = minOf(qMin, q); qMax = maxOf(qMax, q)
+    }
+    return Spreads(pMin, pMax - pMin + TILT_RUN, qMin, qMax - qMin + TILT_RUN)
+}
+
+/** Step 8b: the slope k of the least-area box (k = 0, 1, -1, 2, -2, ...; exact in Long), 0 unless at most
+ * TILT_GAIN percent of the upright box's area. */
+private fun tiltOf(ends: RowEnds): Int {
+    fun areaOf(k: Int): Long = spreads(ends, k).let { it.pSpread * it.qSpread }
+    val upright = areaOf(0)
+    var bestK = 0
+    var bestArea = upright
+    var bestNorm = (TILT_RUN * TILT_RUN).toLong()
+    for (m in 1..TILT_STEPS) for (k in intArrayOf(m, -m)) {
+        val area = areaOf(k)
+        val norm = (TILT_RUN * TILT_RUN + k * k).toLong()
+        if (area * bestNorm < bestArea * norm) { bestK = k; bestArea = area; bestNorm = norm }
+    }
+    val turnPays = 100L * bestArea * (TILT_RUN * TILT_RUN) <= TILT_GAIN.toLong() * upright * bestNorm
+    return if (bestK != 0 && turnPays) bestK else 0
+}
+
+/** Step 8b: the box turned by slope k / TILT_RUN that holds the tilt pixels, sampled bilinearly (0 outside). */
+private fun turnedUpright(strength: DoubleArray, h: Int, w: Int, ends: RowEnds, k: Int): Turned {
+    val s = spreads(ends, k)
+    val run = TILT_RUN.toDouble()
+    val slope = k.toDouble()
+    val length = Math.sqrt(run * run + slope * slope)
+    val width = Math.floor((s.pSpread - TILT_RUN).toDouble() / length).toInt() + 1
+    val height = Math.floor((s.qSpread - TILT_RUN).toDouble() / length).toInt() + 1
+    val acrossStart = s.pMin.toDouble() / length
+    val downStart = s.qMin.toDouble() / length
+    fun at(y: Int, x: Int): Double = if (y in 0 until h && x in 0 until w) strength[y * w + x] else 0.0
+    val out = DoubleArray(height * width)
+    for (i in 0 until height) {
+        val down = downStart + i
+        for (j in 0 until width) {
+            val across = acrossStart + j
+            val x = (run * across - slope * down) / length
+            val y = (slope * across + run * down) / length
+            val x0 = Math.floor(x).toInt()
+            val y0 = Math.floor(y).toInt()
+            val fx = x - x0
+            val fy = y - y0
+            out[i * width + j] = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) +
+                (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy
+        }
+    }
+    return Turned(out, height, width)
 }
 
 /** Step 0: a picture of exactly the model's size is already an input; negate it when its border is light. */
