@@ -18,6 +18,7 @@ export const MIN_GARMENT_PIXELS = 12;
 export const MAX_COVER_PERCENT = 95;
 export const LIGHT_BACKGROUND = 128;
 export const SHARPEN = 1.0;
+export const WALL_MARGIN_FRACTION = 20, WALL_RADIUS_FRACTION = 3, WALL_SHARE_PERCENT = 10; // step 3b
 export const TILT_RUN = 64, TILT_STEPS = 37, TILT_GAIN = 95; // step 8b: slopes k / 64, turned when <= 95% of the area
 
 /** Nothing in the picture stands out from its background: there is no garment to classify. */
@@ -75,42 +76,17 @@ export function toModelInput(rgba, width, height, {outHeight = 28, outWidth = 28
 
   // Step 3: the background, a surface fitted to the border band.
   const background = fittedBackground(small, h, w);
+  const first = new Int32Array(h * w);
+  for (let i = 0; i < h * w; i++) first[i] = small[i] - background[i];
+  // Step 3b: the wall near each pixel corrects what the surface misses (a flash's hot spot).
+  const nearby = wallNearby(first, h, w);
+  for (let i = 0; i < h * w; i++) background[i] += nearby[i];
   const corners = [background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1]];
   const raw = new Int32Array(h * w);
   for (let i = 0; i < h * w; i++) raw[i] = small[i] - background[i];
 
-  // Step 4: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity;
-  // a wall's grain and a print average out, an outline does not. Step 8 reads the raw difference.
-  const diff = new Int32Array(h * w);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let dy = -1; dy <= 1; dy++) {
-        const row = Math.min(h - 1, Math.max(0, y + dy)) * w;
-        for (let dx = -1; dx <= 1; dx++) sum += raw[row + Math.min(w - 1, Math.max(0, x + dx))];
-      }
-      diff[y * w + x] = Math.floor((sum + 4) / 9);
-    }
-  }
-
-  // Step 4: the threshold from the noise on the border ring.
-  const ring = [];
-  if (h > 1 && w > 1) {
-    for (let x = 0; x < w; x++) ring.push(Math.abs(diff[x]));
-    for (let x = 0; x < w; x++) ring.push(Math.abs(diff[(h - 1) * w + x]));
-    for (let y = 1; y < h - 1; y++) ring.push(Math.abs(diff[y * w]));
-    for (let y = 1; y < h - 1; y++) ring.push(Math.abs(diff[y * w + w - 1]));
-  } else {
-    for (const v of diff) ring.push(Math.abs(v));
-  }
-  ring.sort((a, b) => a - b);
-  const noise = ring[Math.floor((ring.length - 1) / 2)];
-  const threshold = Math.max(MIN_THRESHOLD, NOISE_FACTOR * noise);
-
-  // Step 5: a 3x3 opening of the foreground mask.
-  const foreground = new Uint8Array(h * w);
-  for (let i = 0; i < h * w; i++) foreground[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
-  const mask = dilate(erode1(foreground, h, w), h, w, 1);
+  // Steps 4-5: the smoothed difference, the threshold and the cleaned mask.
+  const {diff, threshold, mask} = foregroundOf(raw, h, w);
 
   // Step 6: the region with the most sharp pixels (a garment's outline) after bridging small gaps.
   const sharp = new Uint8Array(h * w);
@@ -248,6 +224,69 @@ function turnedUpright(strength, h, w, ends, k) {
     }
   }
   return {strength: out, height, width};
+}
+
+/** Steps 4-5: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity (a
+ * wall's grain and a print average out, an outline does not; step 8 reads the raw difference), the threshold
+ * from the noise on the border ring, and the foreground mask after a 3x3 opening. */
+function foregroundOf(raw, h, w) {
+  const diff = new Int32Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        const row = Math.min(h - 1, Math.max(0, y + dy)) * w;
+        for (let dx = -1; dx <= 1; dx++) sum += raw[row + Math.min(w - 1, Math.max(0, x + dx))];
+      }
+      diff[y * w + x] = Math.floor((sum + 4) / 9);
+    }
+  }
+  const ring = [];
+  if (h > 1 && w > 1) {
+    for (let x = 0; x < w; x++) ring.push(Math.abs(diff[x]));
+    for (let x = 0; x < w; x++) ring.push(Math.abs(diff[(h - 1) * w + x]));
+    for (let y = 1; y < h - 1; y++) ring.push(Math.abs(diff[y * w]));
+    for (let y = 1; y < h - 1; y++) ring.push(Math.abs(diff[y * w + w - 1]));
+  } else {
+    for (const v of diff) ring.push(Math.abs(v));
+  }
+  ring.sort((a, b) => a - b);
+  const noise = ring[Math.floor((ring.length - 1) / 2)];
+  const threshold = Math.max(MIN_THRESHOLD, NOISE_FACTOR * noise);
+  const foreground = new Uint8Array(h * w);
+  for (let i = 0; i < h * w; i++) foreground[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
+  return {diff, threshold, mask: dilate(erode1(foreground, h, w), h, w, 1)};
+}
+
+/** Step 3b: the mean difference of the wall pixels (beyond a margin around steps 4-5's foreground) within
+ * short // WALL_RADIUS_FRACTION of each pixel, rounded half up, where they fill WALL_SHARE_PERCENT of the window. */
+function wallNearby(raw, h, w) {
+  const {mask} = foregroundOf(raw, h, w);
+  const near = dilate(mask, h, w, Math.max(1, Math.floor(Math.min(h, w) / WALL_MARGIN_FRACTION)));
+  const r = Math.max(1, Math.floor(Math.min(h, w) / WALL_RADIUS_FRACTION));
+  // Summed-area tables of the wall's difference and of the wall pixels: exact integers.
+  const sums = new Float64Array((h + 1) * (w + 1)), counts = new Float64Array((h + 1) * (w + 1));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const wall = near[y * w + x] ? 0 : 1;
+      const at = (y + 1) * (w + 1) + x + 1;
+      sums[at] = wall * raw[y * w + x] + sums[at - 1] + sums[at - (w + 1)] - sums[at - (w + 1) - 1];
+      counts[at] = wall + counts[at - 1] + counts[at - (w + 1)] - counts[at - (w + 1) - 1];
+    }
+  }
+  const windowOf = (table, y0, y1, x0, x1) =>
+    table[y1 * (w + 1) + x1] - table[y0 * (w + 1) + x1] - table[y1 * (w + 1) + x0] + table[y0 * (w + 1) + x0];
+  const out = new Int32Array(h * w);
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - r), y1 = Math.min(h, y + r + 1);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - r), x1 = Math.min(w, x + r + 1);
+      const total = windowOf(sums, y0, y1, x0, x1), count = windowOf(counts, y0, y1, x0, x1);
+      const pixels = (y1 - y0) * (x1 - x0);
+      out[y * w + x] = 100 * count >= WALL_SHARE_PERCENT * pixels ? Math.floor((2 * total + count) / (2 * count)) : 0;
+    }
+  }
+  return out;
 }
 
 /** Step 0: a picture of exactly the model's size is already an input; negate it when its border is light. */

@@ -17,6 +17,9 @@ const val MIN_GARMENT_PIXELS = 12
 const val MAX_COVER_PERCENT = 95
 const val LIGHT_BACKGROUND = 128
 const val SHARPEN = 1.0
+const val WALL_MARGIN_FRACTION = 20  // step 3b: the wall is beyond min(h, w) / 20 of the foreground,
+const val WALL_RADIUS_FRACTION = 3   // averaged within min(h, w) / 3 of each pixel
+const val WALL_SHARE_PERCENT = 10    // where it fills at least 10% of that window
 const val TILT_RUN = 64     // step 8b: slopes k / 64, k = -TILT_STEPS..TILT_STEPS (up to 30 degrees either way)
 const val TILT_STEPS = 37
 const val TILT_GAIN = 95    // turned when the turned box is at most 95% of the upright one's area
@@ -73,40 +76,15 @@ fun toModelInput(argb: IntArray, width: Int, height: Int, outHeight: Int = 28, o
     }
 
     // Step 3: the background, a surface fitted to the border band.
-    val background = fittedBackground(small, h, w)
+    val fitted = fittedBackground(small, h, w)
+    // Step 3b: the wall near each pixel corrects what the surface misses (a flash's hot spot).
+    val nearby = wallNearby(IntArray(h * w) { small[it] - fitted[it] }, h, w)
+    val background = IntArray(h * w) { fitted[it] + nearby[it] }
     val corners = intArrayOf(background[0], background[w - 1], background[(h - 1) * w], background[(h - 1) * w + w - 1])
     val rawDiff = IntArray(h * w) { small[it] - background[it] }
 
-    // Step 4: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity;
-    // a wall's grain and a print average out, an outline does not. Step 8 reads the raw difference.
-    val diff = IntArray(h * w) { i ->
-        val y = i / w
-        val x = i % w
-        var sum = 0
-        for (dy in -1..1) {
-            val row = minOf(h - 1, maxOf(0, y + dy)) * w
-            for (dx in -1..1) sum += rawDiff[row + minOf(w - 1, maxOf(0, x + dx))]
-        }
-        Math.floorDiv(sum + 4, 9)
-    }
-
-    // Step 4: the threshold from the noise on the border ring.
-    val ring = ArrayList<Int>()
-    if (h > 1 && w > 1) {
-        for (x in 0 until w) ring.add(Math.abs(diff[x]))
-        for (x in 0 until w) ring.add(Math.abs(diff[(h - 1) * w + x]))
-        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w]))
-        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w + w - 1]))
-    } else {
-        for (v in diff) ring.add(Math.abs(v))
-    }
-    ring.sort()
-    val noise = ring[(ring.size - 1) / 2]
-    val threshold = maxOf(MIN_THRESHOLD, NOISE_FACTOR * noise)
-
-    // Step 5: a 3x3 opening of the foreground mask.
-    val raw = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
-    val mask = dilate(erode1(raw, h, w), h, w, 1)
+    // Steps 4-5: the smoothed difference, the threshold and the cleaned mask.
+    val (diff, threshold, mask) = foregroundOf(rawDiff, h, w)
 
     // Step 6: the region with the most sharp pixels (a garment's outline) after bridging small gaps.
     val sharp = BooleanArray(h * w)
@@ -242,6 +220,73 @@ private fun turnedUpright(strength: DoubleArray, h: Int, w: Int, ends: RowEnds, 
         }
     }
     return Turned(out, height, width)
+}
+
+private class Foreground(val diff: IntArray, val threshold: Int, val mask: BooleanArray) {
+    operator fun component1() = diff  // destructured where steps 4-5 run: val (diff, threshold, mask) = ...
+    operator fun component2() = threshold
+    operator fun component3() = mask
+}
+
+/** Steps 4-5: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity (a
+ * wall's grain and a print average out, an outline does not; step 8 reads the raw difference), the threshold
+ * from the noise on the border ring, and the foreground mask after a 3x3 opening. */
+private fun foregroundOf(rawDiff: IntArray, h: Int, w: Int): Foreground {
+    val diff = IntArray(h * w) { i ->
+        val y = i / w
+        val x = i % w
+        var sum = 0
+        for (dy in -1..1) {
+            val row = minOf(h - 1, maxOf(0, y + dy)) * w
+            for (dx in -1..1) sum += rawDiff[row + minOf(w - 1, maxOf(0, x + dx))]
+        }
+        Math.floorDiv(sum + 4, 9)
+    }
+    val ring = ArrayList<Int>()
+    if (h > 1 && w > 1) {
+        for (x in 0 until w) ring.add(Math.abs(diff[x]))
+        for (x in 0 until w) ring.add(Math.abs(diff[(h - 1) * w + x]))
+        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w]))
+        for (y in 1 until h - 1) ring.add(Math.abs(diff[y * w + w - 1]))
+    } else {
+        for (v in diff) ring.add(Math.abs(v))
+    }
+    ring.sort()
+    val threshold = maxOf(MIN_THRESHOLD, NOISE_FACTOR * ring[(ring.size - 1) / 2])
+    val foreground = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
+    return Foreground(diff, threshold, dilate(erode1(foreground, h, w), h, w, 1))
+}
+
+/** Step 3b: the mean difference of the wall pixels (beyond a margin around steps 4-5's foreground) within
+ * short / WALL_RADIUS_FRACTION of each pixel, rounded half up, where they fill WALL_SHARE_PERCENT of the window. */
+private fun wallNearby(rawDiff: IntArray, h: Int, w: Int): IntArray {
+    val near = dilate(foregroundOf(rawDiff, h, w).mask, h, w, maxOf(1, minOf(h, w) / WALL_MARGIN_FRACTION))
+    val r = maxOf(1, minOf(h, w) / WALL_RADIUS_FRACTION)
+    // Summed-area tables of the wall's difference and of the wall pixels: exact integers.
+    val sums = LongArray((h + 1) * (w + 1))
+    val counts = LongArray((h + 1) * (w + 1))
+    for (y in 0 until h) for (x in 0 until w) {
+        val wall = if (near[y * w + x]) 0L else 1L
+        val at = (y + 1) * (w + 1) + x + 1
+        sums[at] = wall * rawDiff[y * w + x] + sums[at - 1] + sums[at - (w + 1)] - sums[at - (w + 1) - 1]
+        counts[at] = wall + counts[at - 1] + counts[at - (w + 1)] - counts[at - (w + 1) - 1]
+    }
+    fun windowOf(table: LongArray, y0: Int, y1: Int, x0: Int, x1: Int): Long =
+        table[y1 * (w + 1) + x1] - table[y0 * (w + 1) + x1] - table[y1 * (w + 1) + x0] + table[y0 * (w + 1) + x0]
+    val out = IntArray(h * w)
+    for (y in 0 until h) {
+        val y0 = maxOf(0, y - r)
+        val y1 = minOf(h, y + r + 1)
+        for (x in 0 until w) {
+            val x0 = maxOf(0, x - r)
+            val x1 = minOf(w, x + r + 1)
+            val total = windowOf(sums, y0, y1, x0, x1)
+            val count = windowOf(counts, y0, y1, x0, x1)
+            val pixels = ((y1 - y0) * (x1 - x0)).toLong()
+            out[y * w + x] = if (100 * count >= WALL_SHARE_PERCENT * pixels) Math.floorDiv(2 * total + count, 2 * count).toInt() else 0
+        }
+    }
+    return out
 }
 
 /** Step 0: a picture of exactly the model's size is already an input; negate it when its border is light. */
