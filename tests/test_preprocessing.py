@@ -1,6 +1,7 @@
 """The photo conversion (docs/preprocessing.md): golden vectors byte for byte, through the API and `predict`."""
 import json
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -30,6 +31,20 @@ def test_the_golden_set_covers_what_the_spec_promises():
     assert any(c["reduction"] > 1 for c in converted) and any(c["reduction"] == 1 for c in converted)
     assert sum("error" in c for c in CASES) >= 2 and any(c.get("exact_size") for c in CASES)
     assert {(c["tilt"] > 0) - (c["tilt"] < 0) for c in converted} == {-1, 0, 1}  # step 8b: both ways, and upright
+
+
+def test_the_golden_set_takes_the_wide_mean_on_a_strongly_textured_wall():
+    """Step 4's 5x5 mean is held to a vector too: the ports must take it exactly when the spec does."""
+    widened = []
+    for case in CASES:
+        if "expected" not in case or case.get("exact_size"):
+            continue
+        grey = preprocessing.grey_pixels(np.asarray(Image.open(GOLDEN / case["picture"])))
+        with mock.patch.object(preprocessing, "_smoothed", wraps=preprocessing._smoothed) as smoothed:
+            preprocessing.to_model_input(grey, SIZE)
+        if any(call.args[1] == preprocessing.WIDE_SMOOTH_RADIUS for call in smoothed.call_args_list):
+            widened.append(case["picture"])
+    assert "33_texture_wide_mean.png" in widened and len(widened) < len(CASES) // 2
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["picture"] for c in CASES])

@@ -76,6 +76,8 @@ def pictures(data) -> dict[str, Image.Image]:
     # A wood-grain wall (25_careless_texture is a woven one): stripes a few working pixels apart, which the
     # 3x3 mean of step 4 averages out of the mask.
     cases["30_texture_wood_grain"] = _rendered(data, 36, 320, "texture")
+    # A wall whose texture the 3x3 mean leaves noisy on the border ring: step 4 reads the 5x5 mean instead.
+    cases["33_texture_wide_mean"] = _rendered(data, 39, 320, "texture")
     # A garment turned 20 degrees either way on a plain wall, dark on light and light on dark: step 8b turns
     # it back upright (a positive tilt for a clockwise lean, a negative one for the other way).
     for name, index, degrees, wall in (("31_turned_clockwise", 37, -20, 225), ("32_turned_anticlockwise", 38, 24, 30)):

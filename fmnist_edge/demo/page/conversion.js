@@ -18,6 +18,7 @@ export const MIN_GARMENT_PIXELS = 12;
 export const MAX_COVER_PERCENT = 95;
 export const LIGHT_BACKGROUND = 128;
 export const SHARPEN = 1.0;
+export const SMOOTH_RADIUS = 1, WIDE_SMOOTH_NOISE = 8, WIDE_SMOOTH_RADIUS = 2; // step 4: 3x3 mean, 5x5 on a textured wall
 export const WALL_MARGIN_FRACTION = 20, WALL_RADIUS_FRACTION = 3, WALL_SHARE_PERCENT = 10; // step 3b
 export const TILT_RUN = 64, TILT_STEPS = 37, TILT_GAIN = 95; // step 8b: slopes k / 64, turned when <= 95% of the area
 
@@ -226,21 +227,41 @@ function turnedUpright(strength, h, w, ends, k) {
   return {strength: out, height, width};
 }
 
-/** Steps 4-5: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity (a
+/** Steps 4-5: the difference's 3x3 mean (5x5 on a strongly textured wall), which decides the mask, the outline and the polarity (a
  * wall's grain and a print average out, an outline does not; step 8 reads the raw difference), the threshold
  * from the noise on the border ring, and the foreground mask after a 3x3 opening. */
 function foregroundOf(raw, h, w) {
+  let diff = meanOf(raw, h, w, SMOOTH_RADIUS);
+  let noise = ringNoise(diff, h, w);
+  if (noise >= WIDE_SMOOTH_NOISE) { // a strongly textured wall: a wider mean
+    diff = meanOf(raw, h, w, WIDE_SMOOTH_RADIUS);
+    noise = ringNoise(diff, h, w);
+  }
+  const threshold = Math.max(MIN_THRESHOLD, NOISE_FACTOR * noise);
+  const foreground = new Uint8Array(h * w);
+  for (let i = 0; i < h * w; i++) foreground[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
+  return {diff, threshold, mask: dilate(erode1(foreground, h, w), h, w, 1)};
+}
+
+/** Step 4: the (2r+1) x (2r+1) mean of the difference, coordinates clamped, floor((sum + side^2 // 2) / side^2). */
+function meanOf(raw, h, w, r) {
+  const side = 2 * r + 1;
   const diff = new Int32Array(h * w);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let sum = 0;
-      for (let dy = -1; dy <= 1; dy++) {
+      for (let dy = -r; dy <= r; dy++) {
         const row = Math.min(h - 1, Math.max(0, y + dy)) * w;
-        for (let dx = -1; dx <= 1; dx++) sum += raw[row + Math.min(w - 1, Math.max(0, x + dx))];
+        for (let dx = -r; dx <= r; dx++) sum += raw[row + Math.min(w - 1, Math.max(0, x + dx))];
       }
-      diff[y * w + x] = Math.floor((sum + 4) / 9);
+      diff[y * w + x] = Math.floor((sum + Math.floor((side * side) / 2)) / (side * side));
     }
   }
+  return diff;
+}
+
+/** Step 4: the lower median of |diff| over the outermost ring (every pixel when h or w is 1). */
+function ringNoise(diff, h, w) {
   const ring = [];
   if (h > 1 && w > 1) {
     for (let x = 0; x < w; x++) ring.push(Math.abs(diff[x]));
@@ -251,11 +272,7 @@ function foregroundOf(raw, h, w) {
     for (const v of diff) ring.push(Math.abs(v));
   }
   ring.sort((a, b) => a - b);
-  const noise = ring[Math.floor((ring.length - 1) / 2)];
-  const threshold = Math.max(MIN_THRESHOLD, NOISE_FACTOR * noise);
-  const foreground = new Uint8Array(h * w);
-  for (let i = 0; i < h * w; i++) foreground[i] = Math.abs(diff[i]) > threshold ? 1 : 0;
-  return {diff, threshold, mask: dilate(erode1(foreground, h, w), h, w, 1)};
+  return ring[Math.floor((ring.length - 1) / 2)];
 }
 
 /** Step 3b: the mean difference of the wall pixels (beyond a margin around steps 4-5's foreground) within

@@ -17,6 +17,9 @@ const val MIN_GARMENT_PIXELS = 12
 const val MAX_COVER_PERCENT = 95
 const val LIGHT_BACKGROUND = 128
 const val SHARPEN = 1.0
+const val SMOOTH_RADIUS = 1          // step 4: the mask reads the 3x3 mean of the difference,
+const val WIDE_SMOOTH_NOISE = 8      // the 5x5 mean when the border ring's noise is at least this (a textured wall)
+const val WIDE_SMOOTH_RADIUS = 2
 const val WALL_MARGIN_FRACTION = 20  // step 3b: the wall is beyond min(h, w) / 20 of the foreground,
 const val WALL_RADIUS_FRACTION = 3   // averaged within min(h, w) / 3 of each pixel
 const val WALL_SHARE_PERCENT = 10    // where it fills at least 10% of that window
@@ -228,20 +231,38 @@ private class Foreground(val diff: IntArray, val threshold: Int, val mask: Boole
     operator fun component3() = mask
 }
 
-/** Steps 4-5: the difference's 3x3 mean (clamped), which decides the mask, the outline and the polarity (a
+/** Steps 4-5: the difference's 3x3 mean (5x5 on a strongly textured wall), which decides the mask, the outline and the polarity (a
  * wall's grain and a print average out, an outline does not; step 8 reads the raw difference), the threshold
  * from the noise on the border ring, and the foreground mask after a 3x3 opening. */
 private fun foregroundOf(rawDiff: IntArray, h: Int, w: Int): Foreground {
-    val diff = IntArray(h * w) { i ->
+    var diff = meanOf(rawDiff, h, w, SMOOTH_RADIUS)
+    var noise = ringNoise(diff, h, w)
+    if (noise >= WIDE_SMOOTH_NOISE) {  // a strongly textured wall: a wider mean
+        diff = meanOf(rawDiff, h, w, WIDE_SMOOTH_RADIUS)
+        noise = ringNoise(diff, h, w)
+    }
+    val threshold = maxOf(MIN_THRESHOLD, NOISE_FACTOR * noise)
+    val foreground = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
+    return Foreground(diff, threshold, dilate(erode1(foreground, h, w), h, w, 1))
+}
+
+/** Step 4: the (2r+1) x (2r+1) mean of the difference, coordinates clamped, floor((sum + side^2 / 2) / side^2). */
+private fun meanOf(rawDiff: IntArray, h: Int, w: Int, r: Int): IntArray {
+    val side = 2 * r + 1
+    return IntArray(h * w) { i ->
         val y = i / w
         val x = i % w
         var sum = 0
-        for (dy in -1..1) {
+        for (dy in -r..r) {
             val row = minOf(h - 1, maxOf(0, y + dy)) * w
-            for (dx in -1..1) sum += rawDiff[row + minOf(w - 1, maxOf(0, x + dx))]
+            for (dx in -r..r) sum += rawDiff[row + minOf(w - 1, maxOf(0, x + dx))]
         }
-        Math.floorDiv(sum + 4, 9)
+        Math.floorDiv(sum + side * side / 2, side * side)
     }
+}
+
+/** Step 4: the lower median of |diff| over the outermost ring (every pixel when h or w is 1). */
+private fun ringNoise(diff: IntArray, h: Int, w: Int): Int {
     val ring = ArrayList<Int>()
     if (h > 1 && w > 1) {
         for (x in 0 until w) ring.add(Math.abs(diff[x]))
@@ -252,9 +273,7 @@ private fun foregroundOf(rawDiff: IntArray, h: Int, w: Int): Foreground {
         for (v in diff) ring.add(Math.abs(v))
     }
     ring.sort()
-    val threshold = maxOf(MIN_THRESHOLD, NOISE_FACTOR * ring[(ring.size - 1) / 2])
-    val foreground = BooleanArray(h * w) { Math.abs(diff[it]) > threshold }
-    return Foreground(diff, threshold, dilate(erode1(foreground, h, w), h, w, 1))
+    return ring[(ring.size - 1) / 2]
 }
 
 /** Step 3b: the mean difference of the wall pixels (beyond a margin around steps 4-5's foreground) within
