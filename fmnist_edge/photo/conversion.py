@@ -218,9 +218,10 @@ def to_model_input(grey: np.ndarray, size: tuple[int, int] = (28, 28), invert: s
     strength[~region[top:bottom, left:right]] = 0  # clutter outside the garment's region stays background
 
     # Step 8b: turn a tilted garment upright, by the slope whose box holds its pixels in the least area.
-    tilt = _tilt(garment[top:bottom, left:right])
+    ys, xs = _row_ends(garment[top:bottom, left:right])
+    tilt = _tilt(ys, xs)
     if tilt:
-        strength = _turned_upright(strength, garment[top:bottom, left:right], tilt)
+        strength = _turned_upright(strength, ys, xs, tilt)
 
     # Step 9: fit the longest edge, centre by the box, stretch the brightest pixel to 255.
     image = _fit_and_stretch(strength, size)
@@ -244,29 +245,28 @@ def _spreads(ys: np.ndarray, xs: np.ndarray, k: int) -> tuple[int, int, int, int
     return int(p.min()), int(p.max() - p.min()) + TILT_RUN, int(q.min()), int(q.max() - q.min()) + TILT_RUN
 
 
-def _tilt(pixels: np.ndarray) -> int:
-    """Step 8b: the slope k (in steps of 1 / TILT_RUN) whose box holds `pixels` in the least area, tried in the
-    order 0, 1, -1, 2, -2, ... (the first of equal areas wins); 0 unless that area is at most TILT_GAIN percent
-    of the upright box's. Exact integers: a box's area is P Q / (TILT_RUN^2 + k^2)."""
-    ys, xs = _row_ends(pixels)
-    best_k, best_area, best_norm = 0, 0, 1
-    for k in [0] + [s * m for m in range(1, TILT_STEPS + 1) for s in (1, -1)]:
+def _tilt(ys: np.ndarray, xs: np.ndarray) -> int:
+    """Step 8b: the slope k (in steps of 1 / TILT_RUN) whose box holds the pixels at (ys, xs) in the least area,
+    tried in the order 1, -1, 2, -2, ... after 0 (the first of equal areas wins); 0 unless that area is at most
+    TILT_GAIN percent of the upright box's. Exact integers: a box's area is P Q / (TILT_RUN^2 + k^2)."""
+    def area(k: int) -> int:
         _, p_spread, _, q_spread = _spreads(ys, xs, k)
-        area, norm = p_spread * q_spread, TILT_RUN * TILT_RUN + k * k
-        if k == 0:
-            upright_area = area
-            best_area, best_norm = area, norm
-        elif area * best_norm < best_area * norm:
-            best_k, best_area, best_norm = k, area, norm
-    if best_k and 100 * best_area * TILT_RUN * TILT_RUN <= TILT_GAIN * upright_area * best_norm:
+        return p_spread * q_spread
+
+    upright = area(0)
+    best_k, best_area, best_norm = 0, upright, TILT_RUN * TILT_RUN
+    for k in (sign * m for m in range(1, TILT_STEPS + 1) for sign in (1, -1)):
+        turned, norm = area(k), TILT_RUN * TILT_RUN + k * k
+        if turned * best_norm < best_area * norm:
+            best_k, best_area, best_norm = k, turned, norm
+    if best_k and 100 * best_area * TILT_RUN * TILT_RUN <= TILT_GAIN * upright * best_norm:
         return best_k
     return 0
 
 
-def _turned_upright(strength: np.ndarray, pixels: np.ndarray, k: int) -> np.ndarray:
-    """Step 8b: the box turned by slope k / TILT_RUN that holds `pixels`, sampled bilinearly from `strength`
-    (0 outside it), in doubles in the spec's order of operations."""
-    ys, xs = _row_ends(pixels)
+def _turned_upright(strength: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: int) -> np.ndarray:
+    """Step 8b: the box turned by slope k / TILT_RUN that holds the pixels at (ys, xs), sampled bilinearly from
+    `strength` (0 outside it), in doubles in the spec's order of operations."""
     p_min, p_spread, q_min, q_spread = _spreads(ys, xs, k)
     run, slope = float(TILT_RUN), float(k)
     length = np.sqrt(run * run + slope * slope)
