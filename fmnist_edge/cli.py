@@ -222,7 +222,8 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
 @click.argument("run_dir", type=click.Path())
 @click.option("--format", "formats", multiple=True, default=["all"], show_default=True,
               help="tflite-fp32, tflite-fp16, tflite-dynamic, tflite-int8, tflite-int8-b1 (batch fixed at 1, for "
-                   "LiteRT.js), onnx, saved-model or all; repeatable.")
+                   "LiteRT.js), tflite-int8-mirror (each image and its mirror, averaged: twice the compute), onnx, "
+                   "saved-model or all; repeatable.")
 @click.option("--from", "source", default=None, metavar="optimized/<method>",
               help="Export an optimized variant instead of the run's own model.")
 @click.option("--opset", type=int, default=DEFAULT_ONNX_OPSET, show_default=True, help="ONNX opset.")

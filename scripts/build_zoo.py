@@ -34,11 +34,15 @@ ENTRIES = {
     "edge-s": "edge-s-best",
     "edge-s-photo": "edge-s-photo",
     "res-t": "res-t-best",
+    "res-t-mirror": "res-t-best",
     "vgg-t": "vgg-t-best",
     "res-closet": "res-closet",
     "mresnet-closet": "mresnet-paper",
 }
 
+
+# Zoo models whose file is another export format of their run than tflite-int8.
+EXPORT_FORMATS = {"res-t-mirror": "tflite-int8-mirror"}  # the image and its mirror, averaged: the 50 KB class's best
 
 # Zoo models that also ship their batch-1 int8 file, the one the web page loads (LiteRT.js 2.5 refuses a
 # dynamic batch): `fmnist-edge demo --zoo NAME`. Only the demos' model, to keep the wheel small.
@@ -75,10 +79,10 @@ def command(settings: TrainSettings, run_name: str) -> str:
     return " ".join(parts + [f"--out runs/{run_name}"])
 
 
-def then(record: dict, run_name: str) -> str:
+def then(record: dict, run_name: str, export_format: str) -> str:
     """The commands after training; first, for a run ended before its planned epochs, the one that ended it."""
     steps = [f"fmnist-edge quantize runs/{run_name} --method qat" + QAT_OPTIONS.get(run_name, ""),
-             f"fmnist-edge export runs/{run_name} --format tflite-int8"]
+             f"fmnist-edge export runs/{run_name} --format {export_format}"]
     if "ended_early" in record:
         ended = record["ended_early"]
         steps.insert(0, f"fmnist-edge train --resume --finish --out runs/{run_name} "
@@ -98,7 +102,8 @@ def main() -> None:
         folder = ROOT / "shipped" / run
         record = json.loads((folder / "run.json").read_text())
         exported = json.loads((folder / "export" / "model.json").read_text())
-        entry = exported["formats"]["tflite-int8"]
+        export_format = EXPORT_FORMATS.get(name, "tflite-int8")
+        entry = exported["formats"][export_format]
         source = folder / "export" / entry["file"]
         data = source.read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{source} changed since its export"
@@ -110,7 +115,9 @@ def main() -> None:
             "model": settings.model,
             "dataset": settings.dataset,
             "file": file_name,
-            "kind": "int8 (uint8 in and out), TFLite Model Metadata with labels",
+            "kind": "int8 (uint8 in and out), TFLite Model Metadata with labels"
+                    + (f"; {entry['description'].removeprefix('tflite-int8 ')}" if export_format != "tflite-int8" else ""),
+            "export_format": export_format,
             "labels": exported["labels"],
             "input": exported["input"],
             "io": entry["io"] if "io" in entry else None,
@@ -126,7 +133,7 @@ def main() -> None:
             **({"members": [{"model": m["model"], "test_accuracy": m["test_accuracy"], "sha256": m["sha256"],
                              "command": command(TrainSettings.from_dict(m["settings"]), Path(m["run"]).name)}
                             for m in record["ensemble"]["members"]]} if "ensemble" in record else {}),
-            "then": then(record, run),
+            "then": then(record, run, export_format),
             "seed": settings.seed,
             "git": record.get("git"),
             "trained": record.get("finished"),

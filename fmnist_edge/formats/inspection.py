@@ -69,14 +69,21 @@ def tflite_macs(data: bytes) -> int:
     """Multiply-accumulates per image of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops.
 
     These dominate every zoo model; pooling, activations, additions and (de)quantization are not
-    counted. Shapes are the file's own (batch 1), divided by the batch dimension of the output.
+    counted. Shapes are the file's own (batch 1), divided by the batch dimension of the output. A graph
+    that stacks extra images onto the batch (a CONCATENATION on axis 0, as a mirror file's image and
+    mirror) runs the ops after it once per stacked image, and is counted so.
     """
     schema, model = _model(data)
     graph = model.Subgraphs(0)
+    images = {graph.Inputs(i): 1 for i in range(graph.InputsLength())}  # tensor -> images it holds per input image
     total = 0
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         name = _op_name(schema, model, op.OpcodeIndex())
+        held = [images[t] for t in op.InputsAsNumpy() if t in images]
+        stacked = sum(held) if name == "CONCATENATION" and _concat_axis(schema, op) == 0 else max(held, default=1)
+        for t in op.OutputsAsNumpy():
+            images[t] = stacked
         if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             continue
         out = graph.Tensors(op.Outputs(0)).ShapeAsNumpy()
@@ -84,5 +91,12 @@ def tflite_macs(data: bytes) -> int:
         per_output = int(np.prod(weights[1:])) if name == "CONV_2D" else (
             int(np.prod(weights[1:3])) if name == "DEPTHWISE_CONV_2D" else int(weights[1]))
         # every output value costs one multiply-accumulate per weight that feeds it
-        total += int(np.prod(out)) // max(1, int(out[0])) * per_output
+        total += int(np.prod(out)) // max(1, int(out[0])) * per_output * stacked
     return total
+
+
+def _concat_axis(schema, op) -> int:
+    table = op.BuiltinOptions()
+    options = schema.ConcatenationOptions()
+    options.Init(table.Bytes, table.Pos)
+    return options.Axis()

@@ -13,7 +13,9 @@ of the export: each file runs in its real runtime (LiteRT for .tflite, onnxrunti
                                                     full-test accuracy within 1.0 point of the source
 
 A file with a fixed batch (tflite-int8-b1, for LiteRT.js, which refuses a dynamic batch) must also
-give exactly the scores of its dynamic-batch twin on those images.
+give exactly the scores of its dynamic-batch twin on those images. A mirror file (tflite-int8-mirror:
+each image and its left-right mirror, probabilities averaged) is checked against its source model
+doing the same.
 
 Quantized outputs tie on unsure images (uint8 probabilities move in steps of 1/256, and a
 QAT model's fake-quantized logits can be exactly equal), so a tie agrees with any label it
@@ -44,7 +46,7 @@ import numpy as np
 from ...contract import float_pixels
 from ... import __version__, _tf
 from ...formats import runtime
-from ...formats.conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, to_onnx, to_tflite
+from ...formats.conversion import DEFAULT_ONNX_OPSET, ONNX_OPSETS, mirror_averaged, mirror_averaged_scores, to_onnx, to_tflite
 from ...formats.inspection import tflite_ops
 from ...artifacts.run_data import open_run
 from ...errors import FmnistEdgeError, RunDirError, one_line
@@ -79,18 +81,19 @@ class ExportFormat:
     description: str
     batch: int | None = None  # None: dynamic batch; a number: fixed in the file's shape signature
     twin: str | None = None  # a format this file must reproduce exactly on the check images when both exist
+    mirror: bool = False  # the model looks at each image and its mirror (conversion.mirror_averaged)
 
     @property
     def is_folder(self) -> bool:
         return "." not in self.file_name
 
 
-def _tflite(mode: str, batch: int | None = None):
+def _tflite(mode: str, batch: int | None = None, mirror: bool = False):
     def make(sources: "_Sources", path: Path, opset: int) -> None:
         data = to_tflite(sources.float_model, mode, calibration_images=sources.calibration, batch_size=batch) \
-            if mode != "int8" else sources.int8_tflite(batch)
-        path.write_bytes(add_metadata(data, sources.metadata(mode if batch is None else f"{mode}, batch {batch}"),
-                                      keep_tensor_names=sources.keep_tensor_names))
+            if mode != "int8" else sources.int8_tflite(batch, mirror)
+        described = mode + ("" if batch is None else f", batch {batch}") + (", with its mirror" if mirror else "")
+        path.write_bytes(add_metadata(data, sources.metadata(described), keep_tensor_names=sources.keep_tensor_names))
     return make
 
 
@@ -117,6 +120,9 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     # LiteRT.js 2.5 refuses a dynamic batch dimension; the web page (and any runtime like it) loads this one.
     ExportFormat("tflite-int8-b1", "model_int8_b1.tflite", "integer", _tflite("int8", batch=1),
                  "tflite-int8 with the batch fixed at 1 (LiteRT.js, the web demo)", batch=1, twin="tflite-int8"),
+    # Twice the multiply-accumulates in a file of about the same bytes: for a size class, not a latency budget.
+    ExportFormat("tflite-int8-mirror", "model_int8_mirror.tflite", "integer", _tflite("int8", mirror=True),
+                 "tflite-int8 looking at each image and its left-right mirror, probabilities averaged", mirror=True),
     ExportFormat("onnx", "model.onnx", "float", _onnx, "ONNX (tf2onnx), float I/O"),
     ExportFormat("saved-model", "saved_model", "float", _saved_model, "TensorFlow SavedModel (a folder)"),
 )}
@@ -132,9 +138,10 @@ class Exported:
 
     def summary(self) -> str:
         lines = []
+        width = max(map(len, self.record["formats"]), default=0)
         for name, entry in self.record["formats"].items():
             check = entry["check"]
-            lines.append(f"{name:<15} {entry['size_bytes']:>11,} B  accuracy {100 * entry['accuracy']:.2f}%  "
+            lines.append(f"{name:<{width}} {entry['size_bytes']:>11,} B  accuracy {100 * entry['accuracy']:.2f}%  "
                          f"check {'PASS' if check['passed'] else 'FAIL'} ({check['summary']})  -> {entry['file']}")
         if self.android_files:
             lines.append(f"android: {', '.join(p.name for p in self.android_files)} -> {self.android_files[0].parent}")
@@ -302,10 +309,11 @@ class _Sources:
             self._qat_model = load_qat_model(self.qat_path)
         return self._qat_model
 
-    def int8_tflite(self, batch: int | None = None) -> bytes:
+    def int8_tflite(self, batch: int | None = None, mirror: bool = False) -> bytes:
+        wrap = mirror_averaged if mirror else (lambda model: model)
         if self.qat_path is not None:
-            return to_tflite(self.qat_model(), "int8-qat", batch_size=batch)
-        return to_tflite(self.float_model, "int8", calibration_images=self.calibration, batch_size=batch)
+            return to_tflite(wrap(self.qat_model()), "int8-qat", batch_size=batch)
+        return to_tflite(wrap(self.float_model), "int8", calibration_images=self.calibration, batch_size=batch)
 
     def metadata(self, mode: str) -> ImageClassifierMetadata:
         return ImageClassifierMetadata(
@@ -329,12 +337,14 @@ class _Sources:
             "formats": {},
         }
 
-    def _reference_scores(self, reference) -> np.ndarray:
-        """The source model's test-set scores, computed once per source model for all formats."""
-        key = id(reference)
+    def _reference_scores(self, reference, mirror: bool = False) -> np.ndarray:
+        """The source model's test-set scores (averaged with its mirror's for a mirror file), computed once
+        per source model and kind for all formats."""
+        key = (id(reference), mirror)
         if key not in self._scores:
             images = float_pixels(self.data.x_test[..., None])
-            self._scores[key] = reference.predict(images, batch_size=256, verbose=0)
+            self._scores[key] = mirror_averaged_scores(reference, images) if mirror else \
+                reference.predict(images, batch_size=256, verbose=0)
         return self._scores[key]
 
     def check(self, fmt: ExportFormat, path: Path) -> dict[str, Any]:
@@ -348,7 +358,7 @@ class _Sources:
         few = x[:BATCH_CHECK_IMAGES]
         alone = np.concatenate([predict(few[i:i + 1]) for i in range(len(few))])
         batch_diff = float(np.abs(alone - got[:len(few)]).max())
-        expected = self._reference_scores(reference)
+        expected = self._reference_scores(reference, fmt.mirror)
         accuracy = float((got.argmax(1) == y).mean())
         n = min(CHECK_IMAGES, len(x))
         if fmt.check in ("float", "fp16"):
