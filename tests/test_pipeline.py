@@ -125,6 +125,25 @@ def test_photo_share_sets_the_share_of_images_given_camera_conditions(fashion_mn
     assert abs(off_grid.mean() - 0.1) < 3 * (0.1 * 0.9 / len(x)) ** 0.5
 
 
+def test_uneven_light_dims_the_far_side_by_its_depth_and_keeps_the_brightest_level():
+    from fmnist_edge import _tf
+    from fmnist_edge.data.pipeline import unevenly_lit
+
+    tf = _tf.tf()
+    flat = tf.fill([3, 28, 28, 1], 0.8)
+    lit = unevenly_lit(flat, tf.constant([0.5, 0.5, 0.0]), tf.constant([0.0, np.pi / 2, 1.0])).numpy()[..., 0]
+    np.testing.assert_allclose(lit[0, :, 0], 0.8, rtol=1e-6)  # lit from the left: the left column keeps its level
+    np.testing.assert_allclose(lit[0, :, -1], 0.4, rtol=1e-6)  # the far (right) side falls by half
+    assert np.all(np.diff(lit[0, 0]) < 0) and np.ptp(lit[0], axis=0).max() < 1e-6  # left to right only
+    np.testing.assert_allclose(lit[1, 0], 0.8, rtol=1e-6)  # direction pi/2: from the top row down
+    np.testing.assert_allclose(lit[1, -1], 0.4, rtol=1e-6)
+    np.testing.assert_allclose(lit[2], 0.8, rtol=1e-6)  # depth 0: unchanged
+    garment = tf.constant(np.pad(np.full((1, 10, 10, 1), 0.9, np.float32), ((0, 0), (9, 9), (9, 9), (0, 0))))
+    dimmed = unevenly_lit(garment, tf.constant([0.6]), tf.constant([np.pi])).numpy()
+    assert dimmed.max() == pytest.approx(0.9) and dimmed[0, 9:19, 9, 0].mean() < 0.9  # stretched back to its peak
+    assert np.all(dimmed[0, :9] == 0)  # the background stays black
+
+
 def test_photo_geometry_fits_the_garment_back_to_the_frame_as_the_conversion_does(fashion_mnist):
     """Turned, sheared, squashed or cut, each garment's box comes back with its longest edge filling the
     frame and centred: what the conversion's step 9 makes of any camera picture."""

@@ -45,9 +45,14 @@ PHOTO_CUT_SHARE = (0.04, 0.12)  # of the garment's extent
 PHOTO_PRINT = 0.15  # share with a print: stripes or checks across the cloth
 PHOTO_PRINT_AMPLITUDE = (0.15, 0.4)
 PHOTO_PRINT_PERIOD_PX = (2.0, 4.0)
-PHOTO_SPOT = 0.15  # share with what a flash's hot spot leaves: a soft bright disc
-PHOTO_SPOT_LEVEL = (0.1, 0.4)
-PHOTO_SPOT_SIGMA_PX = (3.0, 6.0)
+PHOTO_SPOT = 0.15  # share with what a flash's hot spot leaves: a small bright disc on the cloth
+# What the conversion leaves of a flash (flash pictures rendered from validation garments, against the same
+# pictures without it): a disc peaking at 0.06-0.70 of the garment's brightest level (median 0.34), its
+# half-maximum 6-53 px (sigma about 1.2-3.5 px).
+PHOTO_SPOT_LEVEL = (0.15, 0.7)
+PHOTO_SPOT_SIGMA_PX = (1.5, 4.0)
+PHOTO_UNEVEN = 0.2  # share lit unevenly: a vignette's fall-off or a lamp to one side dims the cloth across it
+PHOTO_UNEVEN_DEPTH = (0.2, 0.6)  # the far side's brightness falls by this share (VIGNETTE of the renderer: 0.45-0.7)
 PHOTO_GAMMA = (0.7, 1.45)  # contrast: cloth colour against the wall is not linear in grey
 PHOTO_RESIDUE = 0.08  # at most this much background left after subtraction, as a tilted plane
 PHOTO_NOISE = 0.04  # standard deviation, at most
@@ -208,8 +213,8 @@ def photo_conditions(images, probability: float = PHOTO_PROBABILITY):
     twice the size, one projective transform (each image its own rotation, shear and squash), a cut at
     one side for some, then the garment's box fitted back to the frame as the conversion does (longest
     edge filling it, centred; one crop_and_resize with a box per image); then a print, blur, loss of
-    detail, contrast, a hot spot's disc, a background residue and noise, each an elementwise op or one
-    fixed convolution.
+    detail, contrast, uneven light, a hot spot's disc, a background residue and noise, each an elementwise
+    op or one fixed convolution.
     """
     tf = _tf.tf()
     chosen = tf.where(tf.random.uniform([tf.shape(images)[0]]) < probability)
@@ -256,11 +261,15 @@ def _camera_conditions(images):
     peak = tf.reduce_max(out, axis=[1, 2, 3], keepdims=True)
     gamma = per_image(tf.exp(uniform(math.log(PHOTO_GAMMA[0]), math.log(PHOTO_GAMMA[1]))))
     out = tf.pow(tf.math.divide_no_nan(tf.nn.relu(out), peak), gamma) * peak
-    # What a flash's hot spot leaves: a soft bright disc somewhere in the middle of the frame.
+    # Uneven light, then what a flash's hot spot leaves: a small bright disc somewhere in the middle. The
+    # conversion stretches the brightest pixel to 255 again, so a spot dims the rest of the cloth.
+    depth = tf.cast(share(PHOTO_UNEVEN), tf.float32) * uniform(*PHOTO_UNEVEN_DEPTH)
+    out = unevenly_lit(out, depth, uniform(0.0, 2 * math.pi))
     cy, cx = per_image(uniform(0.25, 0.75) * h), per_image(uniform(0.25, 0.75) * w)
     sigma = per_image(uniform(*PHOTO_SPOT_SIGMA_PX))
     spot = per_image(tf.cast(share(PHOTO_SPOT), tf.float32) * uniform(*PHOTO_SPOT_LEVEL))
     out = out + spot * tf.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * sigma ** 2))
+    out = tf.math.divide_no_nan(out * peak, tf.reduce_max(out, axis=[1, 2, 3], keepdims=True))
     # A faint background residue: an offset plane with a random tilt.
     level = per_image(uniform(0.0, PHOTO_RESIDUE))
     tilt_y, tilt_x = (per_image(uniform(-1.0, 1.0)) * level for _ in range(2))
@@ -268,6 +277,24 @@ def _camera_conditions(images):
     out = out + plane * per_image(tf.cast(share(0.5), tf.float32))
     out = out + tf.random.normal(tf.shape(out)) * per_image(uniform(0.0, PHOTO_NOISE))
     return tf.clip_by_value(out, 0.0, 1.0)
+
+
+def unevenly_lit(images, depth, direction):
+    """A (B, H, W, 1) batch lit unevenly: each image's brightness scaled by a gain falling linearly from 1 on
+    one side of the frame to 1 - depth[i] on the other, along the angle direction[i] (radians; 0: left to
+    right), then stretched so its brightest pixel keeps its level. depth 0 leaves an image as it is."""
+    tf = _tf.tf()
+    shape = tf.shape(images)
+    rows = (tf.cast(tf.range(shape[1]), tf.float32) + 0.5) / tf.cast(shape[1], tf.float32) - 0.5
+    cols = (tf.cast(tf.range(shape[2]), tf.float32) + 0.5) / tf.cast(shape[2], tf.float32) - 0.5
+    along = (tf.cos(direction)[:, None, None] * cols[None, None, :]
+             + tf.sin(direction)[:, None, None] * rows[None, :, None])  # -0.71..0.71 over the frame
+    low = tf.reduce_min(along, axis=[1, 2], keepdims=True)
+    high = tf.reduce_max(along, axis=[1, 2], keepdims=True)
+    ramp = tf.math.divide_no_nan(along - low, high - low)  # 0 on the lit side, 1 on the far side
+    lit = images * (1.0 - depth[:, None, None, None] * ramp[..., None])
+    peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
+    return tf.math.divide_no_nan(lit * peak, tf.reduce_max(lit, axis=[1, 2, 3], keepdims=True))
 
 
 def _turned_sheared_and_refitted(images, uniform, share):
