@@ -490,14 +490,17 @@ def zoo_list(as_json) -> None:
     if as_json:
         click.echo(json.dumps([m.record for m in models], indent=2))
         return
+    def model(record) -> str:  # an ensemble names its members; a mirror file looks twice
+        return record["model"] + (" x2 (mirror)" if record.get("export_format") == "tflite-int8-mirror" else "")
+
     name_width = max([14] + [len(m.name) for m in models])
-    model_width = max([8] + [len(m.record["model"]) for m in models])  # an ensemble names its members
+    model_width = max([8] + [len(model(m.record)) for m in models])
     click.echo(f"{'name':<{name_width}} {'model':<{model_width}} {'dataset':<8} {'size':>10}  {'test':>7}  "
                f"{'photos':>7}  file")
     for m in models:
         r = m.record
         photos = f"{r['photo_accuracy_percent']:.2f}%" if r.get("photo_accuracy_percent") is not None else ""
-        click.echo(f"{m.name:<{name_width}} {r['model']:<{model_width}} {r['dataset']:<8} {r['size_bytes']:>10,}  "
+        click.echo(f"{m.name:<{name_width}} {model(r):<{model_width}} {r['dataset']:<8} {r['size_bytes']:>10,}  "
                    f"{100 * r['accuracy']:6.2f}%  {photos:>7}  {m.path}")
 
 

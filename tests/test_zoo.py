@@ -92,6 +92,7 @@ def test_zoo_list_and_python_access():
     datasets = [m.record["dataset"] for m in zoo.list_models()]
     starts = {line.index(f" {dataset} ") for line, dataset in zip(lines[1:], datasets)}
     assert starts == {lines[0].index(" dataset ")}
+    assert next(line for line in lines if line.startswith("res-t-mirror ")).split()[1:4] == ["res-t", "x2", "(mirror)"]
     assert fmnist_edge.zoo.load("vgg198k").predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
