@@ -490,6 +490,7 @@ def zoo_list(as_json) -> None:
     if as_json:
         click.echo(json.dumps([m.record for m in models], indent=2))
         return
+
     def model(record) -> str:  # an ensemble names its members; a mirror file looks twice
         return record["model"] + (" x2 (mirror)" if record.get("export_format") == "tflite-int8-mirror" else "")
 
