@@ -144,6 +144,29 @@ def test_uneven_light_dims_the_far_side_by_its_depth_and_keeps_the_brightest_lev
     assert np.all(dimmed[0, :9] == 0)  # the background stays black
 
 
+def test_a_print_darkens_bands_of_the_cloth_at_its_period_and_angle():
+    """Square-wave stripes: half the area at 1 - depth, the bands along the angle, checks crossing them,
+    a period near two pixels averaged over each pixel rather than aliased, depth 0 changing nothing."""
+    from fmnist_edge import _tf
+    from fmnist_edge.data.pipeline import printed
+
+    tf = _tf.tf()
+    flat = tf.fill([4, 28, 28, 1], 0.8)
+    out = printed(flat, depth=tf.constant([0.5, 1.0, 1.0, 0.0]), period=tf.constant([4.0, 4.0, 2.0, 4.0]),
+                  angle=tf.constant([0.0, np.pi / 2, 0.0, 0.3]), phase=tf.constant([0.0, 0.0, 0.25, 0.0]),
+                  checked=tf.constant([False, True, False, False])).numpy()[..., 0]
+    # vertical stripes 4 px apart: columns 0-1 bright, 2-3 dark (0.8 * 0.5), every row alike
+    np.testing.assert_allclose(out[0, 0, :8], [0.8, 0.8, 0.4, 0.4, 0.8, 0.8, 0.4, 0.4], rtol=1e-6)
+    assert np.ptp(out[0], axis=0).max() < 1e-6
+    # checks at depth 1: half of the cloth black, both axes alternating every two pixels
+    np.testing.assert_allclose(out[1, :4, :4], [[0, 0, 0.8, 0.8], [0, 0, 0.8, 0.8], [0.8, 0.8, 0, 0],
+                                                [0.8, 0.8, 0, 0]], atol=1e-6)
+    assert out[1].mean() == pytest.approx(0.4, rel=1e-6)
+    # a two-pixel period shifted a quarter: every pixel straddles a bright and a dark band, so all are half lit
+    np.testing.assert_allclose(out[2], 0.4, rtol=1e-6)
+    np.testing.assert_allclose(out[3], 0.8, rtol=1e-6)
+
+
 def test_photo_geometry_fits_the_garment_back_to_the_frame_as_the_conversion_does(fashion_mnist):
     """Turned, sheared, squashed or cut, each garment's box comes back with its longest edge filling the
     frame and centred: what the conversion's step 9 makes of any camera picture."""
