@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.demo import PAGE_MODEL_FILE, headless_chromium, open_page, serving
+from fmnist_edge.demo import headless_chromium, open_page, page_model, serving
 
 from fmnist_edge.artifacts.provenance import record_header
 from fmnist_edge.formats.runtime import TFLiteModel
@@ -54,7 +54,9 @@ def main() -> None:
     parser.add_argument("export_dir", nargs="?", default=str(DEFAULT_EXPORT))
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    model_path = Path(args.export_dir) / PAGE_MODEL_FILE
+    # the file the page loads (page_model: the uint8 batch-1 file that looks most often)
+    exported = json.loads((Path(args.export_dir) / "model.json").read_text())
+    model_path = Path(args.export_dir) / page_model(exported)["file"]
 
     with serving(args.export_dir) as address, headless_chromium() as browser:
         page = open_page(browser, address, blocked := [])

@@ -222,8 +222,9 @@ def quantize(run_dir, method, force, allow_incomplete, as_json, strategy, device
 @click.argument("run_dir", type=click.Path())
 @click.option("--format", "formats", multiple=True, default=["all"], show_default=True,
               help="tflite-fp32, tflite-fp16, tflite-dynamic, tflite-int8, tflite-int8-b1 (batch fixed at 1, for "
-                   "LiteRT.js), tflite-int8-mirror (each image and its mirror, averaged: twice the compute), onnx, "
-                   "saved-model or all; repeatable.")
+                   "LiteRT.js), tflite-int8-mirror (each image and its mirror, averaged: twice the compute), "
+                   "tflite-int8-mirror-b1 (its batch-1 twin, which the demos prefer), onnx, saved-model or all; "
+                   "repeatable.")
 @click.option("--from", "source", default=None, metavar="optimized/<method>",
               help="Export an optimized variant instead of the run's own model.")
 @click.option("--opset", type=int, default=DEFAULT_ONNX_OPSET, show_default=True, help="ONNX opset.")
@@ -492,7 +493,7 @@ def zoo_list(as_json) -> None:
         return
 
     def model(record) -> str:  # an ensemble names its members; a mirror file looks twice
-        return record["model"] + (" x2 (mirror)" if record.get("export_format") == "tflite-int8-mirror" else "")
+        return record["model"] + (" x2 (mirror)" if record.get("export_format", "").startswith("tflite-int8-mirror") else "")
 
     name_width = max([14] + [len(m.name) for m in models])
     model_width = max([8] + [len(model(m.record)) for m in models])

@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fmnist_edge.demo import page_model  # noqa: E402
 from fmnist_edge.settings import TrainSettings, resolve_settings  # noqa: E402
 
 ZOO = ROOT / "fmnist_edge" / "zoo"
@@ -53,14 +54,20 @@ QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-swa": " --lr 0.0005", "res-s
 
 
 def page_file(name: str, folder: Path, exported: dict) -> dict:
-    """Copy the run's batch-1 int8 export into the zoo as NAME-b1.tflite; its manifest record."""
-    entry = exported["formats"]["tflite-int8-b1"]
+    """Copy the batch-1 int8 export the page and the app load (demo.page_model: a mirror file when the run has
+    one) into the zoo as NAME-b1.tflite or NAME-mirror-b1.tflite; its manifest record."""
+    export_format, entry = next((n, e) for n, e in exported["formats"].items() if e is page_model(exported))
     source = folder / "export" / entry["file"]
     data = source.read_bytes()
     assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{source} changed since its export"
-    file_name = f"{name}-b1.tflite"
+    file_name = f"{name}-mirror-b1.tflite" if entry.get("views", 1) == 2 else f"{name}-b1.tflite"
+    for old in ZOO.glob(f"{name}-*b1.tflite"):  # the other kind, from an earlier build
+        old.unlink()
     shutil.copyfile(source, ZOO / file_name)
-    return {"file": file_name, "sha256": entry["sha256"], "size_bytes": len(data), "io": entry["io"]}
+    return {"file": file_name, "export_format": export_format, "export_file": entry["file"], "sha256": entry["sha256"],
+            "size_bytes": len(data),
+            "io": entry["io"], **({"views": entry["views"]} if "views" in entry else {}),
+            "accuracy": entry["accuracy"]}
 
 
 def command(settings: TrainSettings, run_name: str) -> str:

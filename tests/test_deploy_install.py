@@ -168,7 +168,7 @@ def test_the_wheel_is_small_and_carries_what_the_commands_need(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("fmnist_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("fmnist_edge/zoo/zoo.json", "fmnist_edge/zoo/res-s-photo-b1.tflite", "fmnist_edge/demo/page/index.html",
+    for needed in ("fmnist_edge/zoo/zoo.json", "fmnist_edge/zoo/res-s-photo-mirror-b1.tflite", "fmnist_edge/demo/page/index.html",
                    "fmnist_edge/demo/page/conversion.js", "fmnist_edge/demo/litertjs/LICENSE",
                    "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_internal.wasm",
                    "fmnist_edge/demo/litertjs/core/wasm/litert_wasm_compat_internal.wasm"):

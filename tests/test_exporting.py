@@ -93,6 +93,12 @@ def test_mirror_file_looks_at_the_image_and_its_mirror_with_its_weights_stored_o
     assert {"REVERSE_V2", "CONCATENATION"} <= set(exported.record["formats"]["tflite-int8-mirror"]["ops"])
     assert tflite_macs(mirror.read_bytes()) == 2 * tflite_macs(plain.read_bytes())
     assert mirror.stat().st_size < 1.1 * plain.stat().st_size  # an mlp's file is nearly all weights
+    # the demos' batch-1 twin: the same scores, the batch fixed, and a record saying it looks twice
+    fixed, dynamic = (exported.record["formats"][n] for n in ("tflite-int8-mirror-b1", "tflite-int8-mirror"))
+    assert fixed["check"]["twin"] == "tflite-int8-mirror" and fixed["check"]["twin_max_abs_diff"] == 0.0
+    assert fixed["io"]["input"]["shape"] == [1, 28, 28, 1] and fixed["io"]["output"]["shape"] == [1, 10]
+    assert (fixed["views"], dynamic["views"]) == (2, 2) and "views" not in exported.record["formats"]["tflite-int8-b1"]
+    np.testing.assert_array_equal(runtime.load_model(exported.path / fixed["file"]).predict(mirrored[:8]), scores[:8])
 
 
 def test_run_json_naming_another_model_is_refused(run_copy):

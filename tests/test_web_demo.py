@@ -17,12 +17,14 @@ from click.testing import CliRunner
 from fmnist_edge.formats import runtime
 from fmnist_edge.cli import cli
 from fmnist_edge.data import load_dataset
-from fmnist_edge.demo import LITERTJS, PAGE_MODEL_FILE, headless_chromium, open_page, serving
+from fmnist_edge.demo import LITERTJS, headless_chromium, open_page, page_model, serving
 from fmnist_edge.errors import FmnistEdgeError
 
 ROOT = Path(__file__).resolve().parent.parent
-# The default page model is the zoo's res-s-photo: the batch-1 export of this shipped run.
+# The default page model is the zoo's res-s-photo: the batch-1 export of this shipped run that looks most
+# often (page_model: its mirror file, each picture and its mirror).
 DEFAULT_EXPORT = ROOT / "shipped" / "res-s-photo" / "export"
+PAGE_MODEL_FILE = page_model(json.loads((DEFAULT_EXPORT / "model.json").read_text()))["file"]
 GOLDEN = ROOT / "tests" / "golden" / "preprocess"
 ARTIFACTS = Path(os.environ.get("FMNIST_EDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
 AGREEMENT_IMAGES = 500
@@ -139,12 +141,25 @@ def test_server_serves_only_the_page_its_packages_and_the_model():
                 urllib.request.urlopen(address + outside)
 
 
+def test_the_page_model_is_the_mirror_file_of_the_shipped_export():
+    assert PAGE_MODEL_FILE == "model_int8_mirror_b1.tflite"
+
+
 def test_demo_refuses_a_folder_without_the_page_model(tmp_path):
     (tmp_path / "model.json").write_text("{}")
     result = CliRunner().invoke(cli, ["demo", str(tmp_path), "--port", "0"])
     assert result.exit_code == 2
-    assert result.output.strip() == (f"Error: {tmp_path}: no {PAGE_MODEL_FILE} there; the page needs it: "
-                                     "fmnist-edge export RUN --format tflite-int8 --format tflite-int8-b1")
+    assert result.output.strip() == (f"Error: {tmp_path}: model.json lists no uint8 batch-1 model; the page needs "
+                                     "one: fmnist-edge export RUN --format tflite-int8-b1 (or tflite-int8-mirror-b1)")
+    shutil.copy(DEFAULT_EXPORT / "model.json", tmp_path / "model.json")  # listed, but the file is not there
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: {tmp_path}: no {PAGE_MODEL_FILE} there, which model.json lists as the page's model"
+    (tmp_path / "model.json").write_text("{not json")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {tmp_path / 'model.json'}: not a readable export record (")
+    assert len(result.output.strip().splitlines()) == 1
     result = CliRunner().invoke(cli, ["demo", str(tmp_path / "missing")])
     assert result.output.strip() == f"Error: {tmp_path / 'missing'}: no model.json there (an export folder, e.g. runs/NAME/export)"
 
@@ -224,7 +239,9 @@ def test_the_zoo_model_is_served_with_a_record_made_from_the_manifest():
         model = urllib.request.urlopen(address + "model/" + PAGE_MODEL_FILE).read()
     entry = zoo.get("res-s-photo")
     assert record["labels"] == entry.record["labels"] and record["input"] == entry.record["input"]
-    assert record["formats"]["tflite-int8-b1"]["io"]["input"]["shape"] == [1, 28, 28, 1]
+    served = record["formats"]["tflite-int8-mirror-b1"]
+    assert served["io"]["input"]["shape"] == [1, 28, 28, 1] and served["views"] == 2
+    assert page_model(record) is served
     assert model == (DEFAULT_EXPORT / PAGE_MODEL_FILE).read_bytes()
 
 

@@ -10,7 +10,9 @@ deploy-only one included. The server maps three URL spaces to three folders and 
     /litertjs/   litertjs/ (LiteRT.js 2.5.3 from npm: its module, its wasm files, its licence;
                  scripts/vendor-litertjs.sh copies them from web_demo/node_modules)
     /model/      the model: an export folder (model.json and the batch-1 int8 .tflite the page loads), or
-                 a zoo model's batch-1 file with a model.json made from zoo.json
+                 a zoo model's batch-1 file with a model.json made from zoo.json. The page, like the
+                 Android app, loads model.json's uint8 batch-1 file that looks most often (`page_model`):
+                 tflite-int8-mirror-b1, each picture and its mirror, when the export has it
 so the page works offline and never asks anything outside localhost. A path that resolves outside
 those folders (through a symlink or "..") is not found, folders are never listed, and a request whose
 Host header is not a loopback name with the server's own port is refused (403), so a page of another
@@ -41,12 +43,29 @@ HERE = Path(__file__).resolve().parent
 PAGE = HERE / "page"
 LITERTJS = HERE / "litertjs"
 DEFAULT_ZOO_MODEL = "res-s-photo"  # the zoo's recommended model, best on camera pictures
-PAGE_MODEL_FILE = "model_int8_b1.tflite"  # LiteRT.js 2.5 needs the batch fixed at 1
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # what a browser on this machine sends as Host
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Chromium on a machine with no way out: no background traffic, no first-run work.
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def page_model(record: dict) -> dict | None:
+    """The entry of an export's model.json that the page and the Android app load: uint8 pixels in, the
+    batch fixed at 1 (LiteRT.js 2.5 and the app's CompiledModel need it), and of those the one that looks at
+    each picture most often ("views": 2 for a mirror file; 1 when absent), the first listed on a tie. None
+    when model.json lists no such file. app.js and ModelContract.kt apply the same rule."""
+    formats = record.get("formats") if isinstance(record, dict) else None
+    best = None
+    for entry in (formats.values() if isinstance(formats, dict) else ()):
+        io = entry.get("io") if isinstance(entry, dict) else None
+        try:
+            usable = io["input"]["dtype"] == "uint8" and io["input"]["shape"][0] == 1 and isinstance(entry["file"], str)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if usable and (best is None or entry.get("views", 1) > best.get("views", 1)):
+            best = entry
+    return best
 
 
 def check_demo_files(export_dir: str | Path) -> Path:
@@ -56,9 +75,17 @@ def check_demo_files(export_dir: str | Path) -> Path:
         raise FmnistEdgeError(f"{export_dir}: give the export folder (with model.json), not a file")
     if not (export_dir / "model.json").is_file():
         raise FmnistEdgeError(f"{export_dir}: no model.json there (an export folder, e.g. runs/NAME/export)")
-    if not (export_dir / PAGE_MODEL_FILE).is_file():
-        raise FmnistEdgeError(f"{export_dir}: no {PAGE_MODEL_FILE} there; the page needs it: fmnist-edge export RUN "
-                              "--format tflite-int8 --format tflite-int8-b1")
+    try:
+        record = json.loads((export_dir / "model.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FmnistEdgeError(f"{export_dir / 'model.json'}: not a readable export record ({exc})") from None
+    entry = page_model(record)
+    if entry is None:
+        raise FmnistEdgeError(f"{export_dir}: model.json lists no uint8 batch-1 model; the page needs one: "
+                              "fmnist-edge export RUN --format tflite-int8-b1 (or tflite-int8-mirror-b1)")
+    name = entry["file"]
+    if Path(name).name != name or not (export_dir / name).is_file():
+        raise FmnistEdgeError(f"{export_dir}: no {name} there, which model.json lists as the page's model")
     if not (LITERTJS / "core" / "wasm" / "litert_wasm_internal.wasm").is_file():
         raise FmnistEdgeError(f"{LITERTJS}: LiteRT.js is missing from this install; reinstall fmnist-edge")
     return export_dir
@@ -80,10 +107,12 @@ def zoo_export(name: str) -> Iterator[Path]:
     source = model.verified_path(page["file"], page["sha256"])
     with tempfile.TemporaryDirectory(prefix="fmnist-edge-demo-") as folder:
         export = Path(folder)
-        shutil.copyfile(source, export / PAGE_MODEL_FILE)
+        served = page.get("export_file", page["file"])  # the name its export gave it, as an export folder has it
+        shutil.copyfile(source, export / served)
+        entry = {"file": served, "io": page["io"], "sha256": page["sha256"], "size_bytes": page["size_bytes"],
+                 **{key: page[key] for key in ("views", "accuracy") if key in page}}
         record = {"model": model.record["model"], "zoo": name, "labels": model.record["labels"],
-                  "input": model.record["input"],
-                  "formats": {"tflite-int8-b1": {"file": PAGE_MODEL_FILE, "io": page["io"], "sha256": page["sha256"]}}}
+                  "input": model.record["input"], "formats": {page.get("export_format", "tflite-int8-b1"): entry}}
         (export / "model.json").write_text(json.dumps(record, indent=2) + "\n")
         yield export
 

@@ -9,31 +9,50 @@ import {loadAndCompile, loadLiteRt, Tensor} from '@litertjs/core';
 import {NoGarmentError, toModelInput} from './conversion.js';
 
 const FASHION_POLARITY = 'light garment on a dark background'; // what the conversion produces
-const MODEL_FILE = new URLSearchParams(location.search).get('model') || 'model_int8_b1.tflite';
+// ?model=FILE picks a file model.json lists; otherwise the rule the app shares (demo.page_model): the uint8
+// batch-1 file that looks most often ("views": 2, a mirror file, over 1), the first listed on a tie.
+const ASKED_FILE = new URLSearchParams(location.search).get('model');
+let modelFile = ASKED_FILE || 'the model'; // named in messages; the file chosen once model.json is read
 
 const $ = (id) => document.getElementById(id);
+
+/** The entry of model.json the page loads: uint8 in, batch 1, the most views. */
+function pageModel(record) {
+  let best = null;
+  for (const entry of Object.values(record.formats || {})) {
+    const input = entry && entry.io && entry.io.input;
+    if (!input || input.dtype !== 'uint8' || !Array.isArray(input.shape) || input.shape[0] !== 1) continue;
+    if (best === null || (entry.views || 1) > (best.views || 1)) best = entry;
+  }
+  return best;
+}
 
 /** The model, its record in model.json and the input contract read from it. */
 async function loadModel() {
   const response = await fetch('/model/model.json');
   if (!response.ok) throw new Error(`model.json: ${response.status} ${response.statusText}`);
   const record = await response.json();
-  const entry = Object.values(record.formats || {}).find((f) => f.file === MODEL_FILE);
-  if (!entry) throw new Error(`model.json has no record of ${MODEL_FILE} (export it with --format tflite-int8-b1)`);
+  const entry = ASKED_FILE ? Object.values(record.formats || {}).find((f) => f.file === ASKED_FILE)
+                           : pageModel(record);
+  if (!entry) {
+    throw new Error(ASKED_FILE ? `model.json has no record of ${ASKED_FILE}`
+                               : 'model.json lists no uint8 batch-1 model (export it with --format tflite-int8-b1)');
+  }
+  modelFile = entry.file;
   if (!entry.io || entry.io.input.dtype !== 'uint8') {
-    throw new Error(`${MODEL_FILE} does not take uint8 pixels: the page runs the integer export`);
+    throw new Error(`${modelFile} does not take uint8 pixels: the page runs the integer export`);
   }
   const [batch, height, width, channels] = entry.io.input.shape;
   if (batch !== 1 || channels !== 1) {
-    throw new Error(`${MODEL_FILE} takes [${entry.io.input.shape}]; the page needs [1, H, W, 1]`);
+    throw new Error(`${modelFile} takes [${entry.io.input.shape}]; the page needs [1, H, W, 1]`);
   }
   if (record.input.polarity !== FASHION_POLARITY) {
-    throw new Error(`${MODEL_FILE} expects "${record.input.polarity}"; the conversion gives "${FASHION_POLARITY}"`);
+    throw new Error(`${modelFile} expects "${record.input.polarity}"; the conversion gives "${FASHION_POLARITY}"`);
   }
   await loadLiteRt('/litertjs/core/wasm/');
   let compiled;
   try {
-    compiled = await loadAndCompile(`/model/${MODEL_FILE}`, {accelerator: 'wasm'});
+    compiled = await loadAndCompile(`/model/${modelFile}`, {accelerator: 'wasm'});
   } catch (error) {
     throw new Error(`LiteRT.js could not load it (${error.message || error})`);
   }
@@ -157,13 +176,14 @@ $('camera-take').addEventListener('click', takePhoto);
 
 const ready = model.then(
   ({record, entry}) => {
-    $('model-status').textContent = `${record.model}, ${MODEL_FILE} (${(entry.size_bytes / 1024).toFixed(0)} KB, ` +
-      `${(100 * entry.accuracy).toFixed(2)}% on the Fashion-MNIST test set)`;
+    const views = (entry.views || 1) === 2 ? ', each picture and its mirror' : '';
+    $('model-status').textContent = `${record.model}, ${modelFile} (${(entry.size_bytes / 1024).toFixed(0)} KB, ` +
+      `${(100 * entry.accuracy).toFixed(2)}% on the Fashion-MNIST test set${views})`;
     return true;
   },
   (error) => {
     $('model-status').textContent = 'No model loaded.';
-    showMessage(`Could not load ${MODEL_FILE}: ${error.message}`);
+    showMessage(`Could not load ${modelFile}: ${error.message}`);
     return false;
   });
 

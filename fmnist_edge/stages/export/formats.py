@@ -12,10 +12,10 @@ of the export: each file runs in its real runtime (LiteRT for .tflite, onnxrunti
     integer formats (tflite-dynamic, tflite-int8)   same top-1 label on >= 99% of the 1,000 images, and
                                                     full-test accuracy within 1.0 point of the source
 
-A file with a fixed batch (tflite-int8-b1, for LiteRT.js, which refuses a dynamic batch) must also
-give exactly the scores of its dynamic-batch twin on those images. A mirror file (tflite-int8-mirror:
-each image and its left-right mirror, probabilities averaged) is checked against its source model
-doing the same.
+A file with a fixed batch (tflite-int8-b1, for LiteRT.js, which refuses a dynamic batch, and
+tflite-int8-mirror-b1) must also give exactly the scores of its dynamic-batch twin on those images. A
+mirror file (tflite-int8-mirror: each image and its left-right mirror, probabilities averaged; its
+record says "views": 2) is checked against its source model doing the same.
 
 Quantized outputs tie on unsure images (uint8 probabilities move in steps of 1/256, and a
 QAT model's fake-quantized logits can be exactly equal), so a tie agrees with any label it
@@ -123,6 +123,10 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     # Twice the multiply-accumulates in a file of about the same bytes: for a size class, not a latency budget.
     ExportFormat("tflite-int8-mirror", "model_int8_mirror.tflite", "integer", _tflite("int8", mirror=True),
                  "tflite-int8 looking at each image and its left-right mirror, probabilities averaged", mirror=True),
+    # The demos' twin of it: the app and the page load a batch-1 file, and take this one when it is there.
+    ExportFormat("tflite-int8-mirror-b1", "model_int8_mirror_b1.tflite", "integer", _tflite("int8", batch=1, mirror=True),
+                 "tflite-int8-mirror with the batch fixed at 1 (the demos)", batch=1, twin="tflite-int8-mirror",
+                 mirror=True),
     ExportFormat("onnx", "model.onnx", "float", _onnx, "ONNX (tf2onnx), float I/O"),
     ExportFormat("saved-model", "saved_model", "float", _saved_model, "TensorFlow SavedModel (a folder)"),
 )}
@@ -392,6 +396,8 @@ class _Sources:
         entry = {"file": path.name, "description": fmt.description, "batch": fmt.batch or "dynamic",
                  "size_bytes": _size(path),
                  "sha256": _sha256(path), "accuracy": accuracy, "test_images": int(len(y)), "check": check}
+        if fmt.mirror:
+            entry["views"] = 2  # the app and the page prefer the batch-1 file that looks most often (default 1)
         if path.suffix == ".tflite":
             entry["io"] = deployed.io_contract  # what the web page and the app read
             entry["ops"] = tflite_ops(path.read_bytes())
