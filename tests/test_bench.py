@@ -30,9 +30,9 @@ def benched(exported, tmp_path_factory):
 def test_every_artifact_gets_a_row_per_thread_count(benched, exported):
     formats = [r["format"] for r in benched.rows if r["threads"] == 1]
     assert formats == ["tflite-fp32", "keras", "tflite-fp32", "tflite-fp16", "tflite-dynamic", "tflite-int8",
-                       "tflite-int8-b1", "tflite-int8-mirror", "onnx"]
+                       "tflite-int8-b1", "tflite-int8-mirror", "tflite-int8-mirror-b1", "onnx"]
     assert benched.rows[0]["baseline"] and sum(r["baseline"] for r in benched.rows) == 2
-    assert [r["threads"] for r in benched.rows] == [1] * 9 + [2] * 9
+    assert [r["threads"] for r in benched.rows] == [1] * 10 + [2] * 10
 
 
 def test_sizes_macs_and_params_match_the_files(benched, exported):
