@@ -44,9 +44,10 @@ PHOTO_CUT = 0.15  # share with part of the garment cut away at one side: running
 PHOTO_CUT_SHARE = (0.04, 0.12)  # of the garment's extent
 PHOTO_PRINT = 0.15  # share with a print: stripes or checks across the cloth
 # What the conversion leaves of the renderer's prints (square waves 5-10% of the garment's size apart, the
-# cloth's colour 25-45% either side): hard-edged stripes 1.8-4 px apart at 28x28 (median 2.7 on the tuning
-# pictures), the dark ones at 0-60% of the bright ones' level, since the background's subtraction takes a
-# dim stripe's strength to near zero.
+# cloth's colour 25-45% either side): hard-edged stripes about 1.9-5.6 px apart at 28x28 (median 3.1), the
+# dark ones at 22-58% of the bright ones' level (median 36%), since the background's subtraction takes a dim
+# stripe's strength toward zero (`python benchmarks/print_pattern.py`, on the tuning set's print pictures).
+# Drawn at these ranges, the print costs res-s-photo as much as those pictures do (86.7% against 87.5%).
 PHOTO_PRINT_DEPTH = (0.4, 1.0)
 PHOTO_PRINT_PERIOD_PX = (1.8, 4.0)
 PRINT_SUPERSAMPLE = 4  # the stripes are drawn on a 4x finer grid and averaged down, as a camera's pixels do
