@@ -56,7 +56,8 @@ QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-swa": " --lr 0.0005", "res-s
 def page_file(name: str, folder: Path, exported: dict) -> dict:
     """Copy the batch-1 int8 export the page and the app load (demo.page_model: a mirror file when the run has
     one) into the zoo as NAME-b1.tflite or NAME-mirror-b1.tflite; its manifest record."""
-    export_format, entry = next((n, e) for n, e in exported["formats"].items() if e is page_model(exported))
+    entry = page_model(exported)
+    export_format = next(n for n, e in exported["formats"].items() if e is entry)
     source = folder / "export" / entry["file"]
     data = source.read_bytes()
     assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{source} changed since its export"
