@@ -80,7 +80,9 @@ _TRAIN_OPTIONS = (
                  help="Start every layer this run's model shares by name and weight shapes from it (e.g. a 28x28 "
                       "garment model's convolutions for closet canvases); the rest start fresh."),
     click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
-                 help="Distil from this trained run (repeat for an ensemble: their predictions are averaged)."),
+                 help="Distil from this trained run (repeat for an ensemble: their predictions are averaged). "
+                      "A closet run on fresh canvases also takes 28x28 garment runs: they price each canvas "
+                      "by naming the garments it holds."),
     click.option("--temperature", type=float, default=None,
                  help=_default("temperature", "Distillation temperature for teachers and model alike.")),
     click.option("--distill-weight", type=float, default=None,

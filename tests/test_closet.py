@@ -297,6 +297,24 @@ def test_a_run_validates_on_the_held_out_canvases_only_when_asked(fashion_mnist,
                                        val_source="held-out"))
 
 
+def test_the_price_distribution_is_the_convolution_of_the_garments_prices_kept_to_the_possible_totals(closet,
+                                                                                                   fashion_mnist):
+    from fmnist_edge.data.closet import price_distribution
+
+    # priced classes T-shirt $1, trouser $2, pullover $3, dress $4, coat $5
+    beliefs = np.array([[1, 0, 0, 0, 0], [0, 0, 0, .5, .5], [.5, .5, 0, 0, 0]], dtype=float)
+    got = price_distribution(beliefs, np.array([[0, 1, -1, -1], [2, 2, 2, -1], [1, 1, 0, -1]]))
+    expected = np.zeros((3, 9))
+    expected[0, [0, 1]] = .5  # $1 + ($4 or $5): $5 or $6
+    expected[1, [0, 1]] = [3 / 4, 1 / 4]  # three of ($1 or $2): $3 1/8, $4 3/8, $5 3/8, $6 1/8; $5 and $6 possible
+    expected[2, [4, 5, 6]] = [1 / 4, 1 / 2, 1 / 4]  # $1 + two of ($4 or $5)
+    np.testing.assert_allclose(got, expected)
+    # Garments named with certainty price every canvas at its label.
+    certain = np.eye(5)[np.minimum(fashion_mnist.y_train, 4)]  # only the priced classes are ever pasted
+    np.testing.assert_array_equal(price_distribution(certain, closet.meta["train_items"]),
+                                  np.eye(9)[closet.y_train])
+
+
 def test_fresh_canvases_are_new_every_epoch_and_the_same_for_a_seed_and_epoch(fashion_mnist):
     from fmnist_edge.data.closet import fresh_canvases, training_garments
 

@@ -137,16 +137,40 @@ def make_closet(fashion: Dataset, n_train: int = 60000, n_test: int = 10000, see
 
 
 def fresh_canvases(garments: np.ndarray, labels: np.ndarray, n: int, batch_size: int, seed: int,
-                   epoch: int, augment_each: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   epoch: int, augment_each: bool = False, with_items: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """Epoch `epoch`'s n training canvases, composed anew from `garments`, batch by batch: (uint8 canvases,
-    int64 labels). Deterministic per (seed, epoch): batch b is drawn from the generator seeded
-    (seed, epoch, b), the way make_closet draws a split (balanced prices, non-overlapping places).
-    `augment_each`: every garment goes through augment_garments before it is pasted."""
+    int64 labels), and with `with_items` the (B, MAX_ITEMS) indices into `garments` each canvas holds (-1
+    padded). Deterministic per (seed, epoch): batch b is drawn from the generator seeded (seed, epoch, b),
+    the way make_closet draws a split (balanced prices, non-overlapping places). `augment_each`: every
+    garment goes through augment_garments before it is pasted."""
     for index, start in enumerate(range(0, n, batch_size)):
         rng = np.random.default_rng([seed, epoch, index])
-        x, y, _, _ = _make_split(garments, labels, min(batch_size, n - start), rng, "the fresh canvases' garment",
-                                 augment_each=augment_each)
-        yield x, y
+        x, y, items, _ = _make_split(garments, labels, min(batch_size, n - start), rng,
+                                     "the fresh canvases' garment", augment_each=augment_each)
+        yield (x, y, items) if with_items else (x, y)
+
+
+def price_distribution(garment_probs: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The distribution of each canvas's total price, (N, len(CLOSET_CLASSES)), from a distribution over the
+    priced classes for every garment (`garment_probs`, (G, len(PRICES)), rows summing to 1) and the garments
+    each canvas holds (`items`, (N, MAX_ITEMS) indices into garment_probs, -1 padded): the garments' prices
+    are independent, so the total's distribution is their convolution, kept to the totals a canvas can carry
+    (every canvas is drawn with a total in MIN_TOTAL..MAX_TOTAL) and renormalised there.
+
+    This is what a garment classifier that is told where each garment lies believes the canvas costs: the
+    per-garment ceiling of benchmarks/closet_ceiling.py as a distribution, a closet model's teacher."""
+    dollars = np.array([PRICES[cls] for cls in sorted(PRICES)])
+    totals = np.zeros((len(items), MAX_ITEMS * int(dollars.max()) + 1))
+    totals[:, 0] = 1.0
+    for slot in range(items.shape[1]):
+        held = items[:, slot] >= 0
+        probs = garment_probs[items[held, slot]]
+        added = np.zeros((int(held.sum()), totals.shape[1]))
+        for k, price in enumerate(dollars):
+            added[:, price:] += totals[held, :-price] * probs[:, k:k + 1]
+        totals[held] = added
+    kept = totals[:, MIN_TOTAL:MAX_TOTAL + 1]
+    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-30)
 
 
 def augment_garments(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

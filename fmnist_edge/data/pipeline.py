@@ -79,6 +79,7 @@ def make_dataset(
     seed: int = 0,
     device: str | None = None,
     targets=None,
+    soft_targets: np.ndarray | None = None,
     photo_share: float = PHOTO_PROBABILITY,
 ):
     """A batched tf.data.Dataset of (float32 images (B, H, W, 1) in [0, 1], one-hot labels (B, C)).
@@ -92,18 +93,24 @@ def make_dataset(
             host's copy; None leaves them in host memory.
         targets: a map function (images, one-hot labels) -> (images, y) on the finished batches, e.g.
             adding a teacher's soft targets to the labels (knowledge distillation).
+        soft_targets: (N, K) float per image, joined to the labels the same way: y = [one-hot | soft]
+            (targets computed ahead, such as a garment teacher's prices of closet canvases).
         photo_share: with augment="photo", the share of images given camera conditions.
 
     Example:
         >>> ds = make_dataset(data.x_train, data.y_train, 10, 128, augment="basic", shuffle=True)
     """
     tf = _tf.tf()
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    if soft_targets is None:
+        ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32), soft_targets.astype(np.float32)))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed, photo_share)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(transform if soft_targets is None else _joined(transform),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if targets is not None:
         ds = ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment == "none" and not shuffle:
@@ -115,12 +122,15 @@ def make_dataset(
 
 def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, num_classes: int, batch_size: int, *,
                               augment: str = "none", seed: int = 0, first_epoch: int = 0, targets=None,
-                              photo_share: float = PHOTO_PROBABILITY, augment_each: bool = False):
+                              photo_share: float = PHOTO_PROBABILITY, augment_each: bool = False,
+                              price_targets=None):
     """Training batches of closet canvases composed anew every epoch (data/closet.py fresh_canvases): n
     canvases per pass, epoch e's drawn from (seed, e). Keras iterates the training set once per epoch,
     and each pass starts the generator again, so the passes count the epochs from `first_epoch` (a
     resumed run's completed epochs); `augment_each`: each garment is changed on its own before it is
-    pasted (closet.augment_garments). Then the same transforms as make_dataset."""
+    pasted (closet.augment_garments); `price_targets`: a function of the garments each canvas of a batch holds
+    ((B, MAX_ITEMS) indices into `garments`) to soft targets (B, num_classes), joined to the labels as
+    make_dataset's soft_targets. Then the same transforms as make_dataset."""
     import itertools
 
     from .closet import CANVAS_SHAPE, fresh_canvases
@@ -132,15 +142,36 @@ def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, 
     def one_epoch():
         yield from fresh_canvases(garments, labels, n, batch_size, seed, next(epochs), augment_each)
 
-    ds = tf.data.Dataset.from_generator(one_epoch, output_signature=(
-        tf.TensorSpec((None, height, width), tf.uint8), tf.TensorSpec((None,), tf.int64)))
+    def one_epoch_priced():
+        for x, y, items in fresh_canvases(garments, labels, n, batch_size, seed, next(epochs), augment_each,
+                                          with_items=True):
+            yield x, y, price_targets(items).astype(np.float32)
+
+    signature = (tf.TensorSpec((None, height, width), tf.uint8), tf.TensorSpec((None,), tf.int64))
+    if price_targets is None:
+        ds = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
+    else:
+        ds = tf.data.Dataset.from_generator(one_epoch_priced, output_signature=(
+            *signature, tf.TensorSpec((None, num_classes), tf.float32)))
     # Keras runs steps_per_execution steps per call: it must know how many batches an epoch has
     ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
     transform = _batch_transform(height, width, num_classes, augment, seed, photo_share)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(transform if price_targets is None else _joined(transform),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if targets is not None:
         ds = ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _joined(transform):
+    """`transform` for batches that carry soft targets: (images, labels, soft) -> (images, [one-hot | soft])."""
+    tf = _tf.tf()
+
+    def joined(images, labels, soft):
+        images, one_hot = transform(images, labels)
+        return images, tf.concat([one_hot, soft], axis=-1)
+
+    return joined
 
 
 def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int, photo_share: float):

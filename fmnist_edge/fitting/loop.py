@@ -11,6 +11,9 @@ import functools
 import numpy as np
 
 from .. import _tf
+from ..contract import float_pixels
+from ..data.closet import PRICES, price_distribution
+from ..data.fashion import FASHION_CLASSES, IMAGE_HW, load_fashion_mnist
 from ..data.pipeline import make_dataset, make_fresh_closet_dataset
 from .distribution import Distribution, distribute_options
 from ..errors import RunDirError
@@ -54,21 +57,24 @@ def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_
     `distillation`: the teachers' soft targets ride with the labels. With settings.fresh_canvases, the
     training batches are len(x_train) closet canvases composed anew each epoch from `garments` (images,
     labels), counting epochs from `first_epoch`."""
-    targets = distillation.add_soft_targets if distillation else None
+    by_garment = distillation is not None and distillation.garment_prices is not None
+    targets = distillation.add_soft_targets if distillation and not by_garment else None
     if settings.fresh_canvases:
         if garments is None:
             raise ValueError("fresh_canvases needs the garments to compose canvases from (RunData.garments)")
         train = make_fresh_closet_dataset(*garments, len(x_train), num_classes, settings.batch_size,
                                           augment=settings.augment, seed=settings.seed, first_epoch=first_epoch,
                                           targets=targets, photo_share=settings.photo_share,
-                                          augment_each=settings.augment_garments)
+                                          augment_each=settings.augment_garments,
+                                          price_targets=distillation.price_targets if by_garment else None)
     else:
         train = make_dataset(x_train, y_train, num_classes, settings.batch_size, augment=settings.augment,
                              shuffle=True, seed=settings.seed, device=device, targets=targets,
                              photo_share=settings.photo_share)
     train = distribute_options(train, distribution)
-    val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets),
-                             distribution) if len(x_val) else None
+    val_soft = distillation.val_targets[:len(x_val)] if by_garment else None
+    val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets,
+                                          soft_targets=val_soft), distribution) if len(x_val) else None
     return train, val
 
 
@@ -92,34 +98,67 @@ def compile_classifier(model, optimizer, label_smoothing: float = 0.0, distillat
 # the loss and the accuracy metric know that y is two halves.
 
 class Distillation:
-    """Teacher models, the temperature and the share of the loss on their soft targets."""
+    """Teacher models, the temperature and the share of the loss on their soft targets.
 
-    def __init__(self, teachers: list, temperature: float, weight: float, num_classes: int):
+    Garment teachers: a closet run on fresh canvases may be taught by 28x28 Fashion-MNIST runs instead of
+    closet runs. They name every garment a canvas holds, where it was pasted, and the soft target is the
+    total price those names imply (closet.price_distribution): the per-garment ceiling as a teacher. Its
+    targets are computed ahead, per garment, so `garment_prices` (each training garment's distribution over
+    the priced classes) and `val_targets` (the validation canvases' soft targets) replace the map function."""
+
+    def __init__(self, teachers: list, temperature: float, weight: float, num_classes: int,
+                 garment_prices: np.ndarray | None = None, val_targets: np.ndarray | None = None):
         self.teachers, self.temperature, self.weight, self.num_classes = teachers, temperature, weight, num_classes
+        self.garment_prices, self.val_targets = garment_prices, val_targets
 
     @classmethod
-    def from_settings(cls, settings, data_record: dict, recorded: list[dict] | None = None
+    def from_settings(cls, settings, data_record: dict, recorded: list[dict] | None = None, view=None
                       ) -> tuple["Distillation | None", list[dict]]:
         """The teachers `settings.teachers` names, each checked to be a complete run on the same data
-        (`data_record`: run.json's "data" of the run being trained), and their records for run.json.
-        `recorded`: the records a resumed run made at its start; a teacher changed since is refused."""
+        (`data_record`: run.json's "data" of the run being trained) or, for a closet run, all of them 28x28
+        garment runs (garment teachers, which need the run's data: `view`, a RunData), and their records for
+        run.json. `recorded`: the records a resumed run made at its start; a teacher changed since is refused."""
         if not settings.teachers:
             return None, []
         shape, classes = tuple(data_record["image_shape"]), data_record["classes"]
-        models, records = [], []
-        for given in settings.teachers:
-            teacher = load_trained_run(given)
-            if teacher.task != (data_record["dataset"], shape, classes):
-                raise RunDirError(f"{given}: a teacher must be trained on the same data ({data_record['dataset']}, "
-                                  f"{len(classes)} classes, input {shape}); it was trained on "
+        loaded = [load_trained_run(given) for given in settings.teachers]
+        garment_task = ("fashion", (*IMAGE_HW, 1), list(FASHION_CLASSES))
+        by_garment = data_record["dataset"] == "closet" and all(t.task == garment_task for t in loaded)
+        for teacher in loaded:
+            if teacher.task != (data_record["dataset"], shape, classes) and not by_garment:
+                also = (" or, for a closet run, all of them on 28x28 Fashion-MNIST (garment teachers)"
+                        if data_record["dataset"] == "closet" else "")
+                raise RunDirError(f"{teacher.path}: a teacher must be trained on the same data ({data_record['dataset']}, "
+                                  f"{len(classes)} classes, input {shape}){also}; it was trained on "
                                   f"{teacher.task[0]}, input {teacher.task[1]}")
-            models.append(teacher.model)
-            records.append(teacher.describe())
+        records = [teacher.describe() for teacher in loaded]
         for before, now in zip(recorded or [], records):
             if before["sha256"] != now["sha256"]:
                 raise RunDirError(f"{now['run']}: the teacher's model.keras changed since this run started "
                                   f"(sha256 {before['sha256'][:12]}... then, {now['sha256'][:12]}... now)")
-        return cls(models, settings.temperature, settings.distill_weight, len(classes)), records
+        models = [teacher.model for teacher in loaded]
+        if not by_garment:
+            return cls(models, settings.temperature, settings.distill_weight, len(classes)), records
+        if not settings.fresh_canvases or settings.val_source != "held-out":
+            raise RunDirError(f"{loaded[0].path}: a garment teacher prices the garments each canvas holds, which only "
+                              f"canvases composed during training (--fresh-canvases) and the held-out validation "
+                              f"canvases (--val-source held-out) record")
+        garments, labels = view.garments
+        priced = np.isin(labels, list(PRICES))
+        prices = np.zeros((len(labels), len(PRICES)))
+        prices[priced] = _garment_prices(models, garments[priced])
+        # the validation canvases' garments: meta "val_items" indexes the Fashion-MNIST training split
+        items = view.data.meta["val_items"]
+        held = np.unique(items[items >= 0])
+        held_prices = _garment_prices(models, load_fashion_mnist().x_train[held])
+        val_prices = price_distribution(held_prices, np.where(items >= 0, np.searchsorted(held, items), -1))
+        return cls(models, settings.temperature, settings.distill_weight, len(classes), prices,
+                   soften_distribution(val_prices, settings.temperature)), records
+
+    def price_targets(self, items: np.ndarray) -> np.ndarray:
+        """Garment teachers: the soft targets of canvases holding `items` ((B, MAX_ITEMS) indices into the
+        training garments, -1 padded), at the temperature."""
+        return soften_distribution(price_distribution(self.garment_prices, items), self.temperature)
 
     def add_soft_targets(self, x, y):
         """(x, y) -> (x, [y | the teachers' mean prediction at the temperature]); a tf.data map function."""
@@ -129,6 +168,21 @@ class Distillation:
 
     def loss(self, label_smoothing: float = 0.0):
         return distillation_loss(self.num_classes, self.temperature, self.weight, label_smoothing)
+
+
+def _garment_prices(models: list, garments: np.ndarray) -> np.ndarray:
+    """The teachers' mean belief about each 28x28 garment's class, among the priced classes only (a canvas
+    holds no other), rows summing to 1: (len(garments), len(PRICES))."""
+    probs = np.mean([model.predict(float_pixels(garments[..., None]), batch_size=512, verbose=0)
+                     for model in models], axis=0)[:, sorted(PRICES)]
+    return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+
+
+def soften_distribution(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """numpy's _soften: softmax(log p / T) per row."""
+    log_p = np.log(np.maximum(probabilities, 1e-12)) / temperature
+    e = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _soften(probabilities, temperature: float):

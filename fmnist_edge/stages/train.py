@@ -142,7 +142,7 @@ def train(
         # Teachers are checked before a new run's directory exists; a resumed run insists on the very same files.
         distillation, teachers = Distillation.from_settings(
             settings, {"dataset": settings.dataset, "image_shape": list(data.image_shape),
-                       "classes": list(data.class_names)}, record.get("teachers"))
+                       "classes": list(data.class_names)}, record.get("teachers"), view)
         if teachers:
             record["teachers"] = teachers  # which files taught it, by sha256, with their test accuracy
         if settings.init:  # checked before a new run's directory exists; a resumed run insists on the same file
