@@ -140,19 +140,14 @@ def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, 
     height, width = CANVAS_SHAPE
 
     def one_epoch():
-        yield from fresh_canvases(garments, labels, n, batch_size, seed, next(epochs), augment_each)
-
-    def one_epoch_priced():
         for x, y, items in fresh_canvases(garments, labels, n, batch_size, seed, next(epochs), augment_each,
                                           with_items=True):
-            yield x, y, price_targets(items).astype(np.float32)
+            yield (x, y) if price_targets is None else (x, y, price_targets(items).astype(np.float32))
 
     signature = (tf.TensorSpec((None, height, width), tf.uint8), tf.TensorSpec((None,), tf.int64))
-    if price_targets is None:
-        ds = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
-    else:
-        ds = tf.data.Dataset.from_generator(one_epoch_priced, output_signature=(
-            *signature, tf.TensorSpec((None, num_classes), tf.float32)))
+    if price_targets is not None:
+        signature += (tf.TensorSpec((None, num_classes), tf.float32),)
+    ds = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
     # Keras runs steps_per_execution steps per call: it must know how many batches an epoch has
     ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
     transform = _batch_transform(height, width, num_classes, augment, seed, photo_share)
