@@ -50,7 +50,7 @@ EXPORT_FORMATS = {"res-t-mirror": "tflite-int8-mirror"}  # the image and its mir
 PAGE_MODELS = ("res-s-photo",)
 # Runs whose QAT fine-tuning took options beyond the defaults (res-s: its lr / 10 = 0.01 cost 0.83 points).
 QAT_OPTIONS = {"res-s-best": " --lr 0.0005", "res-s-swa": " --lr 0.0005", "res-s-photo": " --lr 0.0005", "res-t-best": " --lr 0.0005",
-               "res-closet": " --lr 0.0005", "res-closet-kd": " --lr 0.0005", "res-x3": " --lr 0.0005"}
+               "res-closet-kd": " --lr 0.0005", "res-x3": " --lr 0.0005"}
 
 
 def page_file(name: str, folder: Path, exported: dict) -> dict:
