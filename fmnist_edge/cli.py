@@ -196,6 +196,9 @@ def ensemble_command(runs, out, force, as_json) -> None:
               help=f"Allowed accuracy drop, float minus deployed, in points.  [default: {DEFAULT_MAX_DROP_PP}]")
 @click.option("--max-drop-relative", type=float, default=None, metavar="PCT",
               help="Allowed drop in percent of the float accuracy (instead of --max-drop).")
+@click.option("--teacher", "teachers", multiple=True, type=click.Path(), metavar="RUN_DIR",
+              help="Fine-tune toward this trained run's predictions too, at the run's temperature and weight "
+                   "(repeat for an ensemble): for a student trained with --teacher.")
 @click.option("--force", is_flag=True, help="Replace an existing optimized/<method> folder.")
 @click.option("--allow-incomplete", is_flag=True, help="Use a run that is still running or was interrupted.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,

@@ -258,3 +258,41 @@ def test_the_default_calibration_size_refuses_only_the_methods_that_calibrate(tm
                                       "--max-drop", str(NO_BUDGET)])
     assert result.exit_code == 0, result.output
     assert (small / "optimized" / "qat" / "model.tflite").is_file()
+
+
+def test_fine_tuning_toward_a_teacher_carries_its_soft_targets_and_records_it(run_copy, trained_run, monkeypatch):
+    """`quantize --teacher`: the fine-tuning batches carry the teacher's soft targets beside the labels (the
+    distillation loss of `train --teacher`), and metrics.json names the teacher by sha256."""
+    from fmnist_edge.stages import quantize as quantize_stage
+
+    widths = []
+    real_fit_datasets = quantize_stage.fit_datasets
+
+    def watched(*args, **kwargs):
+        train_ds, val_ds = real_fit_datasets(*args, **kwargs)
+        widths.append(int(next(iter(train_ds))[1].shape[-1]))
+        return train_ds, val_ds
+
+    monkeypatch.setattr(quantize_stage, "fit_datasets", watched)
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", "qat", "--epochs", "1", "--max-drop",
+                                      str(NO_BUDGET), "--teacher", str(trained_run), "--json"])
+    assert result.exit_code == 0, result.output
+    assert widths == [20]  # 10 one-hot labels | 10 soft targets
+    metrics = json.loads((run_copy / "optimized" / "qat" / "metrics.json").read_text())
+    assert metrics["settings"]["teachers"] == [str(trained_run)]
+    teacher_accuracy = json.loads((trained_run / "metrics.json").read_text())["test_accuracy"]
+    assert metrics["teachers"] == [{"run": str(trained_run), "model": "res-t", "sha256": _sha(trained_run / "model.keras"),
+                                    "test_accuracy": teacher_accuracy}]
+
+
+@pytest.mark.parametrize("method, teacher, message", [
+    ("ptq-int8", "{run}", "--teacher needs a method that fine-tunes (prune, qat, prune+qat); ptq-int8 trains nothing"),
+    ("qat", "{tmp}", "not a run directory (no run.json)"),
+])
+def test_a_teacher_quantize_cannot_use_gets_one_line_and_no_variant(run_copy, tmp_path, method, teacher, message):
+    teacher = teacher.format(run=run_copy, tmp=tmp_path / "nothing")
+    (tmp_path / "nothing").mkdir()
+    result = CliRunner().invoke(cli, ["quantize", str(run_copy), "--method", method, "--teacher", teacher])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert not (run_copy / "optimized").exists()

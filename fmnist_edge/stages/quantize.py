@@ -44,7 +44,8 @@ from ..data import Dataset
 from ..artifacts.run_data import open_run
 from ..fitting.distribution import Distribution, make_distribution
 from ..errors import BudgetExceededError, FmnistEdgeError, RunDirError, one_line
-from ..fitting.loop import compile_classifier, epoch_progress, fit_datasets, make_optimizer, stop_when_asked
+from ..fitting.loop import (Distillation, compile_classifier, epoch_progress, fit_datasets, make_optimizer,
+                            stop_when_asked)
 from ..artifacts.keras_files import QAT_MODEL_FILE, evaluate_model
 from ..progress import Progress
 from ..artifacts.rundir import RunDir, run_lock
@@ -94,6 +95,9 @@ class QuantizeSettings:
     calibration: int = CALIBRATION_IMAGES  # training images that set int8 ranges (settings.py says why)
     max_drop: float | None = None  # budget in accuracy points (float minus deployed); None = DEFAULT_MAX_DROP_PP
     max_drop_relative: float | None = None  # or in percent of the float accuracy
+    # Runs whose soft predictions the fine-tuning keeps to, at the run's temperature and weight: a student trained
+    # toward a teacher drifts from it when fine-tuned on the labels alone (res-s-kdx3's QAT lost 0.23 points so).
+    teachers: tuple[str, ...] = ()
 
     def validate(self) -> "QuantizeSettings":
         if self.method not in METHODS:
@@ -108,6 +112,9 @@ class QuantizeSettings:
             raise FmnistEdgeError(f"--calibration must be at least 1 image, got {self.calibration}")
         if self.max_drop is not None and self.max_drop_relative is not None:
             raise FmnistEdgeError("give --max-drop or --max-drop-relative, not both")
+        if self.teachers and self.method in QUANTIZE_METHODS and QUANTIZE_METHODS[self.method].fine_tune is None:
+            raise FmnistEdgeError(f"--teacher needs a method that fine-tunes (prune, qat, prune+qat); "
+                                  f"{self.method} trains nothing")
         for option, value in (("--max-drop", self.max_drop), ("--max-drop-relative", self.max_drop_relative)):
             if value is not None and not math.isfinite(value):
                 raise FmnistEdgeError(f"{option} must be a finite number of points, got {value}")
@@ -156,13 +163,16 @@ def quantize(run: str | Path, method: str = "auto", *, force: bool = False, prog
         progress: "auto", "bar", "lines", "none" or a `Progress` (the fine-tuning's epochs).
         strategy, devices, logical_cpus: how pruning and QAT fine-tuning are distributed (fitting/distribution.py);
             in a multi-worker job only the chief converts, scores and writes.
-        **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative).
+        **options: QuantizeSettings fields (sparsity, epochs, lr, calibration, max_drop, max_drop_relative,
+            teachers: run directories the fine-tuning distils from, as `train --teacher` does).
 
     Returns the Optimized variant; raises BudgetExceededError (exit code 3) after writing it when the budget breaks.
 
     Example:
         >>> quantize("runs/q", method="ptq-int8", calibration=500).metrics["drop_pp"]
     """
+    if "teachers" in options:
+        options["teachers"] = tuple(options["teachers"] or ()) or None  # the CLI gives () for none
     settings = QuantizeSettings(method=method, **{k: v for k, v in options.items() if v is not None}).validate()
     distribution = make_distribution(strategy, devices, logical_cpus)  # before TensorFlow's runtime starts
     progress = Progress.of(progress)
@@ -195,6 +205,11 @@ class _Job:
             raise FmnistEdgeError(f"--calibration {settings.calibration} is larger than the run's "
                                   f"{len(self.x_train):,} training images")
         self.float_accuracy = self.opened.metrics.get("test_accuracy")
+        # Teachers are checked (complete runs on the same data) before anything is fine-tuned or written.
+        self.distillation, self.teachers = Distillation.from_settings(
+            dataclasses.replace(self.train_settings, teachers=settings.teachers),
+            {"dataset": self.train_settings.dataset, "image_shape": list(self.data.image_shape),
+             "classes": list(self.data.class_names)}, None, self.view)
 
     def run(self, method: str) -> Optimized:
         final = self.run_dir.optimized(method)
@@ -231,6 +246,8 @@ class _Job:
             tflite = to_tflite(tuned, spec.tflite_mode)
         (staging / "model.tflite").write_bytes(tflite)
         metrics = self._score(method, staging / "model.tflite", float_model, extra)
+        if spec.fine_tune is not None and self.teachers:
+            metrics["teachers"] = self.teachers  # which files the fine-tuning distilled from, by sha256
         metrics["wall_time_s"] = round(time.monotonic() - started, 2)
         metrics["distribution"] = self.distribution.describe()
         write_json(staging / "metrics.json", metrics)
@@ -303,10 +320,10 @@ class _Job:
         keras, tfmot = _tf.keras(), _tf.tfmot()
         s = self.train_settings
         lr = self.settings.lr or s.lr / 10
-        compile_classifier(model, make_optimizer(s.optimizer, lr), s.label_smoothing)
+        compile_classifier(model, make_optimizer(s.optimizer, lr), s.label_smoothing, self.distillation)
         keras.utils.set_random_seed(s.seed)
         train_ds, val_ds = fit_datasets(self.x_train, self.y_train, self.x_val, self.y_val, self.data.num_classes, s,
-                                        self.distribution, garments=self.view.garments)
+                                        self.distribution, distillation=self.distillation, garments=self.view.garments)
         shown = epoch_progress(self.progress, epochs, self._steps_per_epoch())
         callbacks = [tfmot.sparsity.keras.UpdatePruningStep()] if pruning else []
         try:
