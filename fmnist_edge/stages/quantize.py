@@ -366,7 +366,8 @@ class _Job:
                       "quantization": list(deployed.input_quantization or ()) or None},
             **extra,
             "settings": dataclasses.asdict(self.settings) | {
-                "method": method, "epochs": self.settings.epochs_for(method) if method in DEFAULT_EPOCHS else None},
+                "method": method, "epochs": self.settings.epochs_for(method) if method in DEFAULT_EPOCHS else None,
+                "teachers": list(self.settings.teachers)},  # as metrics.json holds it
         }
 
 
