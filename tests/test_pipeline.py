@@ -144,21 +144,6 @@ def test_uneven_light_dims_the_far_side_by_its_depth_and_keeps_the_brightest_lev
     assert np.all(dimmed[0, :9] == 0)  # the background stays black
 
 
-def test_a_shade_dims_the_cloth_by_its_depth_at_its_centre_and_recovers_as_a_gaussian():
-    from fmnist_edge import _tf
-    from fmnist_edge.data.pipeline import shaded
-
-    tf = _tf.tf()
-    flat = tf.fill([2, 28, 28, 1], 0.8)
-    out = shaded(flat, depth=tf.constant([0.5, 0.0]), cy=tf.constant([10.0, 10.0]), cx=tf.constant([20.0, 20.0]),
-                 sigma=tf.constant([3.0, 3.0])).numpy()[..., 0]
-    assert out[0, 10, 20] == pytest.approx(0.4)  # the centre falls by half
-    assert out[0, 10, 23] == pytest.approx(0.8 * (1 - 0.5 * np.exp(-0.5)))  # one sigma away
-    assert out[0, 10, 17] == pytest.approx(out[0, 13, 20]) == pytest.approx(out[0, 10, 23])  # round
-    assert out[0, 27, 0] == pytest.approx(0.8, abs=1e-6)  # far away: untouched
-    np.testing.assert_allclose(out[1], 0.8, rtol=1e-6)  # depth 0: unchanged
-
-
 def test_a_print_darkens_bands_of_the_cloth_at_its_period_and_angle():
     """Square-wave stripes: half the area at 1 - depth, the bands along the angle, checks crossing them,
     a period near two pixels averaged over each pixel rather than aliased, depth 0 changing nothing."""

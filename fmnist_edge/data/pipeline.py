@@ -57,14 +57,6 @@ PHOTO_SPOT = 0.15  # share with what a flash's hot spot leaves: a small bright d
 # half-maximum 6-53 px (sigma about 1.2-3.5 px).
 PHOTO_SPOT_LEVEL = (0.15, 0.7)
 PHOTO_SPOT_SIGMA_PX = (1.5, 4.0)
-PHOTO_SHADE = 0.15  # share with a dimmed patch on the cloth: what the conversion leaves under a hot spot
-# The hot spot lights the garment and the wall alike, and the wall around the garment cannot say how much of it
-# lay on the cloth: the conversion takes too little of it off a light garment (the excess then stretched to the
-# peak dims the rest) and too much off a dark one (its strength falls). On the tuning set's flash pictures against
-# the same pictures without the spot (res-s-photo's conversion), the garment's 3x3-mean level falls to a median
-# 0.27 of itself at its dimmest point, over a median 29% of its pixels (ratio under 0.8).
-PHOTO_SHADE_DEPTH = (0.4, 0.9)
-PHOTO_SHADE_SIGMA_PX = (2.5, 6.0)
 PHOTO_UNEVEN = 0.2  # share lit unevenly: a vignette's fall-off or a lamp to one side dims the cloth across it
 PHOTO_UNEVEN_DEPTH = (0.2, 0.6)  # the far side's brightness falls by this share (VIGNETTE of the renderer: 0.45-0.7)
 PHOTO_GAMMA = (0.7, 1.45)  # contrast: cloth colour against the wall is not linear in grey
@@ -253,7 +245,7 @@ def photo_conditions(images, probability: float = PHOTO_PROBABILITY):
     twice the size, one projective transform (each image its own rotation, shear and squash), a cut at
     one side for some, then the garment's box fitted back to the frame as the conversion does (longest
     edge filling it, centred; one crop_and_resize with a box per image); then a print, blur, loss of
-    detail, contrast, uneven light, a dimmed patch and a hot spot's disc, a background residue and noise, each an elementwise
+    detail, contrast, uneven light, a hot spot's disc, a background residue and noise, each an elementwise
     op or one fixed convolution.
     """
     tf = _tf.tf()
@@ -297,12 +289,10 @@ def _camera_conditions(images):
     peak = tf.reduce_max(out, axis=[1, 2, 3], keepdims=True)
     gamma = per_image(tf.exp(uniform(math.log(PHOTO_GAMMA[0]), math.log(PHOTO_GAMMA[1]))))
     out = tf.pow(tf.math.divide_no_nan(tf.nn.relu(out), peak), gamma) * peak
-    # Uneven light, then what a flash's hot spot leaves: a dimmed patch, and a small bright disc somewhere in the
-    # middle. The conversion stretches the brightest pixel to 255 again, so a spot dims the rest of the cloth.
+    # Uneven light, then what a flash's hot spot leaves: a small bright disc somewhere in the middle. The
+    # conversion stretches the brightest pixel to 255 again, so a spot dims the rest of the cloth.
     depth = tf.cast(share(PHOTO_UNEVEN), tf.float32) * uniform(*PHOTO_UNEVEN_DEPTH)
     out = unevenly_lit(out, depth, uniform(0.0, 2 * math.pi))
-    depth = tf.cast(share(PHOTO_SHADE), tf.float32) * uniform(*PHOTO_SHADE_DEPTH)
-    out = shaded(out, depth, uniform(0.25, 0.75) * h, uniform(0.25, 0.75) * w, uniform(*PHOTO_SHADE_SIGMA_PX))
     cy, cx = per_image(uniform(0.25, 0.75) * h), per_image(uniform(0.25, 0.75) * w)
     sigma = per_image(uniform(*PHOTO_SPOT_SIGMA_PX))
     spot = per_image(tf.cast(share(PHOTO_SPOT), tf.float32) * uniform(*PHOTO_SPOT_LEVEL))
@@ -337,19 +327,6 @@ def printed(images, depth, period, angle, phase, checked):
     bright = (tf.where(checked[:, None, None], crossed, bands) + 1.0) / 2.0  # 1 on a bright band, 0 on a dark one
     gain = 1.0 - depth[:, None, None] * (1.0 - bright)
     return images * tf.nn.avg_pool2d(gain[..., None], n, n, "VALID")
-
-
-def shaded(images, depth, cy, cx, sigma):
-    """A (B, H, W, 1) batch with a dimmed patch on each image: brightness scaled by 1 - depth[i] at (cy[i], cx[i])
-    (pixel rows and columns, from the top-left corner's centre), recovering as a Gaussian of `sigma[i]` pixels away
-    from it. depth 0 leaves an image as it is."""
-    tf = _tf.tf()
-    shape = tf.shape(images)
-    rows = tf.cast(tf.range(shape[1]), tf.float32)[None, :, None]
-    cols = tf.cast(tf.range(shape[2]), tf.float32)[None, None, :]
-    cy, cx, sigma = cy[:, None, None], cx[:, None, None], sigma[:, None, None]
-    fall = tf.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * sigma ** 2))
-    return images * (1.0 - depth[:, None, None, None] * fall[..., None])
 
 
 def unevenly_lit(images, depth, direction):
