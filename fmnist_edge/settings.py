@@ -17,6 +17,12 @@ AUGMENTATIONS = ("none", "basic", "strong", "photo")  # what each does: fmnist_e
 # With augment "photo": the share of images given camera conditions; the rest stays clean, since clean
 # accuracy must not pay for photos (a share of 0.5 cost vgg-a 0.67 points).
 PHOTO_PROBABILITY = 0.3
+# The largest random shift of augment basic/strong/photo, in pixels (a pad-and-crop of that width), and the
+# largest share of the image random erasing (augment strong) blanks: the values every shipped run trained with.
+# The published CIFAR-style ResNets on Fashion-MNIST pad and crop by 4 and erase up to 0.4
+# (zhunzhong07/Random-Erasing, fashionmnist.py).
+MAX_SHIFT_PX = 2
+ERASE_MAX_AREA = 0.25
 # Training images that set int8 ranges in post-training quantization (quantize's ptq-int8 and export's
 # tflite-int8 of a float model alike): PTQ accuracy is flat beyond a few hundred.
 CALIBRATION_IMAGES = 500
@@ -41,6 +47,8 @@ class TrainSettings:
     schedule: str = "cosine"  # decays to ~0 at the last epoch: no hand-picked milestones
     augment: str = "basic"  # shift + flip: +0.5-1 point on Fashion-MNIST at no size cost
     photo_share: float = PHOTO_PROBABILITY  # with augment "photo": the share of images given camera conditions
+    max_shift: int = MAX_SHIFT_PX  # with any augment: the largest random shift in pixels (pad-and-crop)
+    erase_area: float = ERASE_MAX_AREA  # with augment "strong": the largest share of the image one erasure blanks
     label_smoothing: float = 0.0  # off unless measured to help a model
     weight_decay: float = 0.0  # decoupled (AdamW-style: weights shrink by wd x lr per step), kernels only; off unless measured
     init: str | None = None  # a complete run whose weights the model starts from (fine-tuning); None = fresh weights
@@ -87,6 +95,15 @@ class TrainSettings:
             raise FmnistEdgeError(f"--photo-share must be in (0, 1], got {self.photo_share}")
         if self.photo_share != PHOTO_PROBABILITY and self.augment != "photo":
             raise FmnistEdgeError(f"--photo-share applies to --augment photo only (this run's is {self.augment})")
+        if not 0 <= self.max_shift <= 8:
+            raise FmnistEdgeError(f"--max-shift must be 0 to 8 pixels, got {self.max_shift}")
+        if self.max_shift != MAX_SHIFT_PX and self.augment == "none":
+            raise FmnistEdgeError("--max-shift applies to --augment basic, strong or photo (this run's is none)")
+        if not 0.02 < self.erase_area <= 1.0:
+            raise FmnistEdgeError(f"--erase-area must be above 0.02 (the smallest erasure) and at most 1, got "
+                                  f"{self.erase_area}")
+        if self.erase_area != ERASE_MAX_AREA and self.augment != "strong":
+            raise FmnistEdgeError(f"--erase-area applies to --augment strong only (this run's is {self.augment})")
         if self.epochs < 1:
             raise FmnistEdgeError(f"--epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:

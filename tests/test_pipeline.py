@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from fmnist_edge.data.pipeline import MAX_SHIFT_PX, make_dataset, random_erasing
+from fmnist_edge.data.pipeline import make_dataset, random_erasing
+from fmnist_edge.settings import MAX_SHIFT_PX
 from fmnist_edge.settings import PHOTO_PROBABILITY
 from fmnist_edge.settings import resolve_settings
 from fmnist_edge.stages.train import _optimizer
@@ -50,6 +51,25 @@ def test_basic_augmentation_shifts_whole_pixels_and_flips():
     assert np.abs(rows - 10).max() <= MAX_SHIFT_PX and len(set(rows)) > 1
     # The square spans columns 8..15; a flip moves it to 12..19, then the shift applies.
     assert (np.abs(cols - 8) <= MAX_SHIFT_PX).any() and (np.abs(cols - 12) <= MAX_SHIFT_PX).any()
+
+
+def test_max_shift_sets_how_far_the_basic_augmentation_moves_an_image():
+    x, y = _square_images(512)
+    for max_shift in (0, 4):
+        images, _ = _batches(make_dataset(x, y, 10, batch_size=128, augment="basic", seed=3, max_shift=max_shift))
+        bright = images[..., 0] > 0
+        rows = np.array([np.nonzero(b.any(axis=1))[0].min() for b in bright])
+        assert set(rows - 10) == set(range(-max_shift, max_shift + 1))  # every shift up to max_shift, none further
+
+
+def test_erase_area_sets_the_largest_rectangle_random_erasing_blanks():
+    from fmnist_edge import _tf
+
+    ones = _tf.tf().ones((2000, 28, 28, 1))
+    for max_area in (0.1, 0.4):
+        erased = (random_erasing(ones, probability=1.0, max_area=max_area).numpy()[..., 0] == 0).sum(axis=(1, 2))
+        # rounding the sides to whole pixels moves an area by a few pixels either way
+        assert erased.max() <= max_area * 784 * 1.3 and erased.max() >= max_area * 784 * 0.8
 
 
 def test_strong_augmentation_erases_a_rectangle_in_about_half_the_images():

@@ -38,6 +38,11 @@ def test_explicit_options_override_the_recipe():
     (dict(lr=0.0), "--lr must be positive"),
     (dict(augment="photo", photo_share=0.0), "--photo-share must be in (0, 1], got 0.0"),
     (dict(augment="basic", photo_share=0.15), "--photo-share applies to --augment photo only (this run's is basic)"),
+    (dict(max_shift=9), "--max-shift must be 0 to 8 pixels, got 9"),
+    (dict(augment="none", max_shift=4), "--max-shift applies to --augment basic, strong or photo (this run's is none)"),
+    (dict(augment="strong", erase_area=0.02), "--erase-area must be above 0.02 (the smallest erasure) and at most 1"),
+    (dict(augment="strong", erase_area=1.5), "--erase-area must be above 0.02"),
+    (dict(augment="basic", erase_area=0.4), "--erase-area applies to --augment strong only (this run's is basic)"),
 ])
 def test_invalid_settings_name_the_option(overrides, message):
     with pytest.raises(FmnistEdgeError) as info:
@@ -54,3 +59,11 @@ def test_a_run_json_from_before_photo_share_reads_back_the_share_it_trained_with
     old = resolve_settings("vgg-a", augment="photo").to_dict()
     del old["photo_share"]
     assert TrainSettings.from_dict(old).photo_share == 0.3
+
+
+def test_a_run_json_from_before_max_shift_and_erase_area_reads_back_what_it_trained_with():
+    old = resolve_settings("res-s", augment="strong").to_dict()
+    del old["max_shift"], old["erase_area"]
+    back = TrainSettings.from_dict(old)
+    assert (back.max_shift, back.erase_area) == (2, 0.25)
+    assert resolve_settings("res-s", augment="strong", max_shift=4, erase_area=0.4).max_shift == 4

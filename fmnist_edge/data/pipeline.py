@@ -6,8 +6,9 @@ two CPU cores, per-image Python-level work would starve the model.
 
 Levels:
     none    scale to [0, 1]
-    basic   + random shift of up to `MAX_SHIFT_PX` pixels (zero fill) and horizontal flip
-    strong  + random erasing (one random rectangle per image, probability 0.5)
+    basic   + random shift of up to `max_shift` pixels (zero fill; MAX_SHIFT_PX unless the run says
+            otherwise) and horizontal flip
+    strong  + random erasing (one random rectangle per image, probability 0.5, up to `erase_area` of it)
     photo   basic + camera conditions as they look after the photo conversion of
             docs/preprocessing.md (a `photo_share` of the images, PHOTO_PROBABILITY unless the run
             says otherwise): a rotation (for some up to 28 degrees, a crooked phone), a shear and
@@ -24,12 +25,11 @@ import numpy as np
 
 from ..contract import PIXEL_SCALE
 from .. import _tf
-from ..settings import AUGMENTATIONS, PHOTO_PROBABILITY
+from ..settings import AUGMENTATIONS, ERASE_MAX_AREA, MAX_SHIFT_PX, PHOTO_PROBABILITY
 
 # Fashion-MNIST garments are centred in 28x28 with a ~2 px margin: a larger shift cuts them.
-MAX_SHIFT_PX = 2
 ERASE_PROBABILITY = 0.5
-ERASE_AREA = (0.02, 0.25)  # fraction of the image, as in the random-erasing paper (Zhong et al.)
+ERASE_MIN_AREA = 0.02  # fraction of the image, as in the random-erasing paper (Zhong et al.); the largest: settings
 ERASE_ASPECT = (0.3, 3.3)
 # Camera conditions (augment="photo"), each range chosen to cover what the photo conversion
 # leaves on the pictures of benchmarks/photos.py rendered from *training* images, the careless
@@ -81,6 +81,8 @@ def make_dataset(
     targets=None,
     soft_targets: np.ndarray | None = None,
     photo_share: float = PHOTO_PROBABILITY,
+    max_shift: int = MAX_SHIFT_PX,
+    erase_area: float = ERASE_MAX_AREA,
 ):
     """A batched tf.data.Dataset of (float32 images (B, H, W, 1) in [0, 1], one-hot labels (B, C)).
 
@@ -96,6 +98,8 @@ def make_dataset(
         soft_targets: (N, K) float per image, joined to the labels the same way: y = [one-hot | soft]
             (targets computed ahead, such as a garment teacher's prices of closet canvases).
         photo_share: with augment="photo", the share of images given camera conditions.
+        max_shift: with any augmentation, the largest random shift in pixels.
+        erase_area: with augment="strong", the largest share of an image random erasing blanks.
 
     Example:
         >>> ds = make_dataset(data.x_train, data.y_train, 10, 128, augment="basic", shuffle=True)
@@ -108,7 +112,8 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed, photo_share)
+    transform = _batch_transform(x.shape[1], x.shape[2], num_classes, augment, seed, photo_share, max_shift,
+                                 erase_area)
     ds = ds.map(transform if soft_targets is None else _joined(transform),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if targets is not None:
@@ -123,7 +128,7 @@ def make_dataset(
 def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, num_classes: int, batch_size: int, *,
                               augment: str = "none", seed: int = 0, first_epoch: int = 0, targets=None,
                               photo_share: float = PHOTO_PROBABILITY, augment_each: bool = False,
-                              price_targets=None):
+                              price_targets=None, max_shift: int = MAX_SHIFT_PX, erase_area: float = ERASE_MAX_AREA):
     """Training batches of closet canvases composed anew every epoch (data/closet.py fresh_canvases): n
     canvases per pass, epoch e's drawn from (seed, e). Keras iterates the training set once per epoch,
     and each pass starts the generator again, so the passes count the epochs from `first_epoch` (a
@@ -150,7 +155,7 @@ def make_fresh_closet_dataset(garments: np.ndarray, labels: np.ndarray, n: int, 
     ds = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
     # Keras runs steps_per_execution steps per call: it must know how many batches an epoch has
     ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
-    transform = _batch_transform(height, width, num_classes, augment, seed, photo_share)
+    transform = _batch_transform(height, width, num_classes, augment, seed, photo_share, max_shift, erase_area)
     ds = ds.map(transform if price_targets is None else _joined(transform),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if targets is not None:
@@ -169,17 +174,18 @@ def _joined(transform):
     return joined
 
 
-def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int, photo_share: float):
+def _batch_transform(height: int, width: int, num_classes: int, augment: str, seed: int, photo_share: float,
+                     max_shift: int, erase_area: float):
     tf = _tf.tf()
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augment!r}")
 
     def transform(images, labels):
         if augment != "none":
-            images = shift_and_flip(images, MAX_SHIFT_PX, seed=seed)
+            images = shift_and_flip(images, max_shift, seed=seed)
         images = tf.cast(images, tf.float32)[..., None] / PIXEL_SCALE  # the input contract (contract.py)
         if augment == "strong":
-            images = random_erasing(images)
+            images = random_erasing(images, max_area=erase_area)
         if augment == "photo":
             images = photo_conditions(images, photo_share)
         return images, tf.one_hot(labels, num_classes)
@@ -210,8 +216,9 @@ def shift_and_flip(images, max_shift: int, seed: int | None = None):
     return tf.gather(shifted, dx[:, None] + columns, axis=2, batch_dims=1)
 
 
-def random_erasing(images, probability: float = ERASE_PROBABILITY):
-    """Zero one random rectangle in each image of a (B, H, W, C) batch with `probability`.
+def random_erasing(images, probability: float = ERASE_PROBABILITY, max_area: float = ERASE_MAX_AREA):
+    """Zero one random rectangle (ERASE_MIN_AREA to `max_area` of the image) in each image of a (B, H, W, C)
+    batch with `probability`.
 
     Vectorized over the batch: each image's rectangle is a mask built from coordinate
     comparisons, so the cost is a few elementwise ops per batch.
@@ -221,7 +228,7 @@ def random_erasing(images, probability: float = ERASE_PROBABILITY):
     batch, height, width = shape[0], shape[1], shape[2]
     h = tf.cast(height, tf.float32)
     w = tf.cast(width, tf.float32)
-    area = tf.random.uniform([batch], *ERASE_AREA) * h * w
+    area = tf.random.uniform([batch], ERASE_MIN_AREA, max_area) * h * w
     aspect = tf.exp(tf.random.uniform([batch], math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])))
     erase_h = tf.clip_by_value(tf.round(tf.sqrt(area * aspect)), 1.0, h)
     erase_w = tf.clip_by_value(tf.round(tf.sqrt(area / aspect)), 1.0, w)

@@ -65,12 +65,14 @@ def fit_datasets(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_
         train = make_fresh_closet_dataset(*garments, len(x_train), num_classes, settings.batch_size,
                                           augment=settings.augment, seed=settings.seed, first_epoch=first_epoch,
                                           targets=targets, photo_share=settings.photo_share,
-                                          augment_each=settings.augment_garments,
+                                          augment_each=settings.augment_garments, max_shift=settings.max_shift,
+                                          erase_area=settings.erase_area,
                                           price_targets=distillation.price_targets if by_garment else None)
     else:
         train = make_dataset(x_train, y_train, num_classes, settings.batch_size, augment=settings.augment,
                              shuffle=True, seed=settings.seed, device=device, targets=targets,
-                             photo_share=settings.photo_share)
+                             photo_share=settings.photo_share, max_shift=settings.max_shift,
+                             erase_area=settings.erase_area)
     train = distribute_options(train, distribution)
     val_soft = distillation.val_targets[:len(x_val)] if by_garment else None
     val = distribute_options(make_dataset(x_val, y_val, num_classes, settings.batch_size, targets=targets,
