@@ -18,9 +18,10 @@ AUGMENTATIONS = ("none", "basic", "strong", "photo")  # what each does: fmnist_e
 # accuracy must not pay for photos (a share of 0.5 cost vgg-a 0.67 points).
 PHOTO_PROBABILITY = 0.3
 # The largest random shift of augment basic/strong/photo, in pixels (a pad-and-crop of that width), and the
-# largest share of the image random erasing (augment strong) blanks: the values every shipped run trained with.
-# The published CIFAR-style ResNets on Fashion-MNIST pad and crop by 4 and erase up to 0.4
-# (zhunzhong07/Random-Erasing, fashionmnist.py).
+# largest share of the image random erasing (augment strong) blanks: the values every shipped run trained with
+# (Fashion-MNIST garments are centred in 28x28 with a ~2 px margin: a larger shift cuts them). The published
+# CIFAR-style ResNets on Fashion-MNIST pad and crop by 4 and erase up to 0.4 (zhunzhong07/Random-Erasing,
+# fashionmnist.py); on res-s's 100-epoch recipe they did not help (benchmarks/RESULTS.md, section 4).
 MAX_SHIFT_PX = 2
 ERASE_MAX_AREA = 0.25
 # Training images that set int8 ranges in post-training quantization (quantize's ptq-int8 and export's

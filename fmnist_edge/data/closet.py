@@ -176,9 +176,9 @@ def price_distribution(garment_probs: np.ndarray, items: np.ndarray) -> np.ndarr
 def augment_garments(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A (k, 28, 28) uint8 batch of garments, each flipped left-right with probability 1/2 and given, with
     ERASE_PROBABILITY, one zeroed rectangle of ERASE_MIN_AREA to ERASE_MAX_AREA of its box and an aspect in
-    ERASE_ASPECT (random erasing, as data.pipeline does to a whole image). A canvas-wide transform moves or flips every garment
-    of a canvas together; this one changes each garment on its own, so a model pricing canvases cannot
-    remember the exact pixels of its 27,000 training garments. Erasing keeps the garment and its price:
+    ERASE_ASPECT (random erasing, as data.pipeline does to a whole image). A canvas-wide transform moves or
+    flips every garment of a canvas together; this one changes each garment on its own, so a model pricing
+    canvases cannot remember the exact pixels of its 27,000 training garments. Erasing keeps the garment and its price:
     the rectangle covers at most a quarter of the box."""
     from ..settings import ERASE_MAX_AREA
     from .pipeline import ERASE_ASPECT, ERASE_MIN_AREA, ERASE_PROBABILITY  # the numbers of the one recipe

@@ -27,7 +27,6 @@ from ..contract import PIXEL_SCALE
 from .. import _tf
 from ..settings import AUGMENTATIONS, ERASE_MAX_AREA, MAX_SHIFT_PX, PHOTO_PROBABILITY
 
-# Fashion-MNIST garments are centred in 28x28 with a ~2 px margin: a larger shift cuts them.
 ERASE_PROBABILITY = 0.5
 ERASE_MIN_AREA = 0.02  # fraction of the image, as in the random-erasing paper (Zhong et al.); the largest: settings
 ERASE_ASPECT = (0.3, 3.3)
